@@ -1,0 +1,36 @@
+# Two commands: `make run` (set up and start the shop: web + GPU worker) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint format bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	PORT=$(PORT) scripts/run.sh
+
+test: $(VENV)/.installed
+	@if [ -x /usr/bin/chromium ]; then echo "Chromium found at /usr/bin/chromium: browser tests will run."; \
+	else echo "NOTE: /usr/bin/chromium is absent: the browser tests are SKIPPED (apt-get install -y chromium)."; fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py bench_generation --arch tiny --size 512 --steps 20 --batch 1,2,4
+	DEBUG=1 $(PY) manage.py bench_generation --end-to-end --arch tiny --size 512 --steps 20
+
+clean:
+	rm -rf var/test.sqlite3* test-artifacts .pytest_cache

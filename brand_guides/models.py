@@ -1,0 +1,194 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from .validators import hex_color_validator, split_terms, validate_keyword_text
+
+TERMS_HELP = "Comma- or newline-separated."
+
+
+class Brand(models.Model):
+    class ApprovalPolicy(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic"
+        MANUAL = "manual", "Manual review"
+
+    class LogoAnchor(models.TextChoices):
+        TOP_LEFT = "top-left", "Top left"
+        TOP_CENTER = "top-center", "Top centre"
+        TOP_RIGHT = "top-right", "Top right"
+        CENTER = "center", "Centre"
+        BOTTOM_LEFT = "bottom-left", "Bottom left"
+        BOTTOM_CENTER = "bottom-center", "Bottom centre"
+        BOTTOM_RIGHT = "bottom-right", "Bottom right"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_brands")
+    description = models.TextField(blank=True)
+
+    style_keywords = models.TextField(blank=True, help_text=TERMS_HELP, validators=[validate_keyword_text])
+    negative_keywords = models.TextField(blank=True, help_text=TERMS_HELP, validators=[validate_keyword_text])
+    banned_terms = models.TextField(blank=True, help_text=TERMS_HELP, validators=[validate_keyword_text])
+    trademark_allowlist = models.TextField(
+        blank=True, help_text="The brand's own marks, which pass the trademark check. " + TERMS_HELP
+    )
+
+    approval_policy = models.CharField(
+        max_length=12, choices=ApprovalPolicy.choices, default=ApprovalPolicy.AUTOMATIC
+    )
+    min_consistency_score = models.FloatField(
+        default=60.0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Designs scoring below this (0-100) are re-seeded once, then flagged for review.",
+    )
+    harmonize_palette = models.BooleanField(
+        default=False, help_text="Gently shift generated colours toward the palette."
+    )
+
+    logo = models.ImageField(upload_to="brands/logos/", blank=True)
+    logo_anchor = models.CharField(max_length=16, choices=LogoAnchor.choices, default=LogoAnchor.BOTTOM_RIGHT)
+    logo_max_share = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1)],
+        help_text="Maximum logo width as a share of the print area's width.",
+    )
+    logo_clear_space_mm = models.FloatField(default=5.0, validators=[MinValueValidator(0)])
+
+    lora_weights = models.FileField(
+        upload_to="brands/lora/", blank=True, help_text="Optional LoRA (.safetensors) applied to this brand's designs."
+    )
+    lora_scale = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(2)])
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_consistency_score__gte=0) & Q(min_consistency_score__lte=100),
+                name="brand_min_score_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(logo_max_share__gt=0) & Q(logo_max_share__lte=1), name="brand_logo_share_0_1"
+            ),
+            models.CheckConstraint(condition=Q(logo_clear_space_mm__gte=0), name="brand_clear_space_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def style_keyword_list(self) -> list[str]:
+        return split_terms(self.style_keywords)
+
+    @property
+    def negative_keyword_list(self) -> list[str]:
+        return split_terms(self.negative_keywords)
+
+    @property
+    def banned_term_list(self) -> list[str]:
+        return split_terms(self.banned_terms)
+
+    @property
+    def trademark_allowlist_list(self) -> list[str]:
+        return split_terms(self.trademark_allowlist)
+
+
+class PaletteColor(models.Model):
+    class Role(models.TextChoices):
+        PRIMARY = "primary", "Primary"
+        SECONDARY = "secondary", "Secondary"
+        ACCENT = "accent", "Accent"
+        BACKGROUND = "background", "Background"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="palette")
+    name = models.CharField(max_length=60)
+    hex = models.CharField(max_length=7, validators=[hex_color_validator])
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.PRIMARY)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["brand", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "name"], name="palette_color_unique_name"),
+            models.CheckConstraint(condition=Q(hex__regex=r"^#[0-9A-Fa-f]{6}$"), name="palette_color_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.hex}"
+
+
+class Typography(models.Model):
+    class Role(models.TextChoices):
+        HEADING = "heading", "Headings"
+        BODY = "body", "Body text"
+        ACCENT = "accent", "Accent"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="typography")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.HEADING)
+    font_family = models.CharField(max_length=120, help_text="e.g. Inter, Helvetica, sans-serif")
+    font_file = models.FileField(upload_to="brands/fonts/", blank=True)
+
+    class Meta:
+        ordering = ["brand", "role"]
+        verbose_name_plural = "typography"
+        constraints = [models.UniqueConstraint(fields=["brand", "role"], name="typography_unique_role")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.font_family}"
+
+
+class MaterialPreset(models.Model):
+    class Finish(models.TextChoices):
+        MATTE = "matte", "Matte"
+        SATIN = "satin", "Satin"
+        GLOSS = "gloss", "Gloss"
+        METALLIC = "metallic", "Metallic"
+        TRANSPARENT = "transparent", "Transparent"
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, unique=True)
+    finish = models.CharField(max_length=12, choices=Finish.choices, default=Finish.MATTE)
+    reflectance = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    texture_description = models.CharField(max_length=200, blank=True)
+    prompt_keywords = models.TextField(blank=True, help_text=TERMS_HELP, validators=[validate_keyword_text])
+    negative_keywords = models.TextField(blank=True, help_text=TERMS_HELP, validators=[validate_keyword_text])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reflectance__gte=0) & Q(reflectance__lte=1), name="material_reflectance_0_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def prompt_keyword_list(self) -> list[str]:
+        return split_terms(self.prompt_keywords)
+
+    @property
+    def negative_keyword_list(self) -> list[str]:
+        return split_terms(self.negative_keywords)
+
+
+class StylePreset(models.Model):
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, unique=True)
+    prompt_template = models.TextField(
+        help_text="Merchant-written style text, kept server side. May contain {subject}.",
+        validators=[validate_keyword_text],
+    )
+    negative_template = models.TextField(blank=True, validators=[validate_keyword_text])
+    thumbnail = models.ImageField(upload_to="styles/", blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name

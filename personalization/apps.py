@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PersonalizationConfig(AppConfig):
+    name = "personalization"
+    verbose_name = "AI personalization"

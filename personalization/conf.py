@@ -1,0 +1,62 @@
+"""The plugin's settings: one namespaced dict, ``settings.PERSONALIZATION``, with defaults.
+
+Read lazily on every access (never at import time), so ``override_settings`` works in tests.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # The host's models (like AUTH_USER_MODEL). Product must offer: brand, category (name, slug),
+    # product_type, name, slug, price, base_colors (name, hex), allowed_materials, print_width_mm,
+    # print_height_mm, print_dpi, min_dpi, safe_margin_mm, mockup_template, mockup_box.
+    "PRODUCT_MODEL": "shop.Product",
+    "ORDER_LINE_MODEL": "shop.OrderLine",
+    # The diffusion model: a hub id or a local diffusers directory.
+    "MODEL": "",
+    "DEMO_MODEL": True,
+    "DEVICE": "auto",
+    "DTYPE": "auto",
+    "COMPILE": False,
+    # Generation parameters and their limits.
+    "DEFAULT_STEPS": 25,
+    "MIN_STEPS": 1,
+    "MAX_STEPS": 100,
+    "DEFAULT_GUIDANCE": 7.5,
+    "MIN_GUIDANCE": 0.0,
+    "MAX_GUIDANCE": 20.0,
+    "SIZES": (512, 768),
+    "DEFAULT_SIZE": 512,
+    "MAX_VARIATIONS": 4,
+    "DEFAULT_STRENGTH": 0.6,
+    "DESCRIPTION_MAX_LENGTH": 500,
+    "REFERENCE_MAX_BYTES": 10 * 1024 * 1024,
+    "REFERENCE_MAX_PIXELS": 4096 * 4096,
+    # Policy: global banned terms and third-party trademarks (None: the built-in lists).
+    "BANNED_TERMS": None,
+    "TRADEMARKS": None,
+    # Worker: leases, attempts, progress, batching.
+    "GPU_CLUSTER": "gpu",
+    "LEASE_SECONDS": 60,
+    "MAX_ATTEMPTS": 3,
+    "PROGRESS_INTERVAL": 1.0,
+    "PREVIEW_SIZE": 128,
+    "MAX_BATCH_IMAGES": 8,
+    "SWEEP_INTERVAL_MINUTES": 1,
+    # Quotas (per user, per UTC day; 0 disables).
+    "DAILY_QUOTA": 200,
+    # Print files.
+    "PRINT_BLEED_MM": 3.0,
+}
+
+
+class PersonalizationSettings:
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown PERSONALIZATION setting {name!r}")
+        user = getattr(settings, "PERSONALIZATION", {}) or {}
+        return user.get(name, DEFAULTS[name])
+
+
+conf = PersonalizationSettings()

@@ -1,0 +1,250 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+# Host models, named in settings like AUTH_USER_MODEL (read when models load, as Django does).
+PRODUCT_MODEL = getattr(settings, "PERSONALIZATION", {}).get("PRODUCT_MODEL", "shop.Product")
+ORDER_LINE_MODEL = getattr(settings, "PERSONALIZATION", {}).get("ORDER_LINE_MODEL", "shop.OrderLine")
+
+
+def reference_upload_to(instance: "GenerationRequest", filename: str) -> str:
+    return f"personalization/{instance.id}/reference.png"
+
+
+class GenerationRequestQuerySet(models.QuerySet):
+    def owned_by(self, *, user=None, session_key: str | None = None):
+        owner = Q(pk__in=[])
+        if user is not None and user.is_authenticated:
+            owner |= Q(customer=user)
+        if session_key:
+            owner |= Q(session_key=session_key)
+        return self.filter(owner)
+
+    def waiting(self):
+        return self.filter(status=GenerationRequest.Status.QUEUED)
+
+
+class GenerationRequest(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+
+    # What the customer chose.
+    product = models.ForeignKey(PRODUCT_MODEL, on_delete=models.PROTECT, related_name="generations")
+    brand = models.ForeignKey("brand_guides.Brand", on_delete=models.PROTECT, related_name="generations")
+    base_color_name = models.CharField(max_length=40)
+    base_color_hex = models.CharField(max_length=7)
+    material = models.ForeignKey(
+        "brand_guides.MaterialPreset", on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    style = models.ForeignKey(
+        "brand_guides.StylePreset", on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    description = models.TextField()
+    reference_image = models.ImageField(upload_to=reference_upload_to, blank=True)
+    reference_sha256 = models.CharField(max_length=64, blank=True)
+    strength = models.FloatField(default=0.6, validators=[MinValueValidator(0.05), MaxValueValidator(1)])
+
+    # Generation parameters.
+    steps = models.PositiveSmallIntegerField(default=25)
+    guidance_scale = models.FloatField(default=7.5)
+    seed = models.BigIntegerField(help_text="Seed of the first variation; variation i uses seed + i.")
+    variations = models.PositiveSmallIntegerField(default=1)
+    width = models.PositiveSmallIntegerField(default=512)
+    height = models.PositiveSmallIntegerField(default=512)
+    model_name = models.CharField(max_length=300, blank=True)
+    scheduler_name = models.CharField(max_length=120, blank=True)
+
+    # What the system built.
+    optimized_prompt = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+
+    # State machine and worker bookkeeping.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_step = models.PositiveSmallIntegerField(default=0)
+    progress_total = models.PositiveSmallIntegerField(default=0)
+    preview = models.ImageField(upload_to="personalization/previews/", blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    worker = models.CharField(max_length=120, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    cache_source = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="cache_hits",
+        help_text="The earlier identical request whose images answered this one.",
+    )
+    cache_key = models.CharField(max_length=64, blank=True, db_index=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+
+    objects = GenerationRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="genreq_status_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(steps__gte=1) & Q(steps__lte=150), name="genreq_steps_range"),
+            models.CheckConstraint(
+                condition=Q(guidance_scale__gte=0) & Q(guidance_scale__lte=30), name="genreq_guidance_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(variations__gte=1) & Q(variations__lte=8), name="genreq_variations_range"
+            ),
+            models.CheckConstraint(condition=Q(strength__gt=0) & Q(strength__lte=1), name="genreq_strength_range"),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)), name="genreq_rating_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(width__gte=64) & Q(height__gte=64), name="genreq_size_min"
+            ),
+            models.CheckConstraint(condition=Q(seed__gte=0), name="genreq_seed_gte_0"),
+            models.CheckConstraint(
+                condition=Q(progress_step__lte=models.F("progress_total")) | Q(progress_total=0),
+                name="genreq_progress_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description[:40]} ({self.get_status_display()})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def progress(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        if not self.progress_total:
+            return 0.0
+        return min(1.0, self.progress_step / self.progress_total)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+def image_upload_to(instance: "GenerationImage", filename: str) -> str:
+    return f"personalization/{instance.request_id}/{instance.index}/{filename}"
+
+
+class GenerationImage(models.Model):
+    """One generated variation: deterministic storage keys per request and index."""
+
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField()
+    seed = models.BigIntegerField()
+    image = models.ImageField(upload_to=image_upload_to)
+    mockup = models.ImageField(upload_to=image_upload_to, blank=True)
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    brand_consistency = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    quality_flags = models.JSONField(default=list, blank=True)
+    reseeded_from = models.BigIntegerField(null=True, blank=True, help_text="Seed replaced by an automatic re-seed.")
+    flagged = models.BooleanField(default=False, help_text="Below the brand's minimum score: needs a merchant's look.")
+    generation_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "index"], name="genimage_unique_index"),
+            models.CheckConstraint(
+                condition=Q(brand_consistency__isnull=True)
+                | (Q(brand_consistency__gte=0) & Q(brand_consistency__lte=100)),
+                name="genimage_score_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Variation {self.index + 1} of {self.request_id} (seed {self.seed})"
+
+
+def line_design_upload_to(instance: "LineDesign", filename: str) -> str:
+    return f"orders/designs/{instance.order_line_id}/{filename}"
+
+
+class LineDesign(models.Model):
+    """A frozen copy of a design on a placed order line: everything needed to re-render or print it,
+    unaffected by later edits of brands, presets or products."""
+
+    order_line = models.OneToOneField(ORDER_LINE_MODEL, on_delete=models.CASCADE, related_name="design")
+    source_image = models.ForeignKey(
+        GenerationImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="line_designs"
+    )
+    image = models.ImageField(upload_to=line_design_upload_to)
+    mockup = models.ImageField(upload_to=line_design_upload_to, blank=True)
+    print_file = models.FileField(upload_to=line_design_upload_to, blank=True)
+    print_warnings = models.JSONField(default=list, blank=True)
+
+    description = models.TextField()
+    optimized_prompt = models.TextField()
+    negative_prompt = models.TextField(blank=True)
+    seed = models.BigIntegerField()
+    steps = models.PositiveSmallIntegerField()
+    guidance_scale = models.FloatField()
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    strength = models.FloatField(null=True, blank=True)
+    reference_image = models.ImageField(upload_to=line_design_upload_to, blank=True)
+    model_name = models.CharField(max_length=300)
+    scheduler_name = models.CharField(max_length=120)
+    brand_name = models.CharField(max_length=120)
+    brand_palette = models.JSONField(default=list, blank=True)
+    material_name = models.CharField(max_length=80, blank=True)
+    style_name = models.CharField(max_length=80, blank=True)
+    base_color_name = models.CharField(max_length=40)
+    base_color_hex = models.CharField(max_length=7)
+    brand_consistency = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Design for {self.order_line} (seed {self.seed})"
+
+
+class IdempotencyKey(models.Model):
+    """A stored API response for an ``Idempotency-Key`` header, per user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=60)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -1,0 +1,387 @@
+"""Writes of the personalization plugin: the storefront, the REST API, the admin and the worker
+all go through these functions, so every rule (limits, policy, quotas) is written once."""
+
+import hashlib
+import io
+import math
+import secrets
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from . import policy
+from .conditioning import brand_spec, material_spec, product_spec, style_spec, token_counter
+from .conf import conf
+from .models import GenerationImage, GenerationRequest
+from .prompting import build_prompts
+
+MAX_SEED = 2**32 - 1
+Status = GenerationRequest.Status
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, *, limit: int, retry_after: int):
+        self.limit = limit
+        self.retry_after = retry_after
+        super().__init__(f"Daily limit of {limit} designs reached. Try again in {retry_after // 3600 + 1} h.")
+
+
+class InvalidTransition(Exception):
+    """The request is not in a state that allows this action."""
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+def _number(value, *, field: str, label: str, low: float, high: float, integer: bool, errors: dict):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        errors[field] = f"Enter a number for {label}."
+        return None
+    if not math.isfinite(number):
+        errors[field] = f"{label.capitalize()} must be a finite number."
+        return None
+    if integer and number != int(number):
+        errors[field] = f"{label.capitalize()} must be a whole number."
+        return None
+    if not low <= number <= high:
+        shown = (int(low), int(high)) if integer else (low, high)
+        errors[field] = f"{label.capitalize()} must be between {shown[0]} and {shown[1]}."
+        return None
+    return int(number) if integer else number
+
+
+def _read_reference(upload) -> tuple[bytes, str]:
+    """A customer's reference picture -> clean RGB PNG bytes and the hash of those bytes."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > conf.REFERENCE_MAX_BYTES:
+        raise ValidationError(
+            {"reference_image": f"The reference image is too large (max {conf.REFERENCE_MAX_BYTES // 2**20} MB)."}
+        )
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            if probe.width * probe.height > conf.REFERENCE_MAX_PIXELS:
+                raise ValidationError({"reference_image": "The reference image has too many pixels."})
+            probe.verify()
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.load()
+            rgb = image.convert("RGB")
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(
+            {"reference_image": "That file is not an image we can read. Upload a PNG, JPEG or WebP picture."}
+        ) from None
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _check_quota(*, customer, session_key: str) -> None:
+    limit = conf.DAILY_QUOTA
+    if not limit:
+        return
+    now = timezone.now()
+    start = datetime.combine(now.astimezone(dt_timezone.utc).date(), time.min, tzinfo=dt_timezone.utc)
+    qs = GenerationRequest.objects.filter(created_at__gte=start).exclude(status=Status.REJECTED)
+    if customer is not None and customer.is_authenticated:
+        qs = qs.filter(customer=customer)
+    elif session_key:
+        qs = qs.filter(session_key=session_key)
+    else:
+        return
+    if qs.count() >= limit:
+        retry_after = int((start + timedelta(days=1) - now).total_seconds()) + 1
+        raise QuotaExceeded(limit=limit, retry_after=retry_after)
+
+
+def cache_key_for(req: GenerationRequest) -> str:
+    parts = [
+        str(conf.MODEL),
+        req.optimized_prompt,
+        req.negative_prompt,
+        str(req.product_id),
+        req.base_color_hex.lower(),
+        str(req.material_id),
+        str(req.brand_id),
+        f"{req.steps}",
+        f"{req.guidance_scale:.4f}",
+        f"{req.width}x{req.height}",
+        f"{req.seed}",
+        f"{req.variations}",
+        req.reference_sha256,
+        f"{req.strength:.4f}" if req.reference_sha256 else "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def generation_request_create(
+    *,
+    product,
+    base_color: str,
+    description: str,
+    style=None,
+    material=None,
+    reference_image=None,
+    strength=None,
+    steps=None,
+    guidance_scale=None,
+    seed=None,
+    variations=1,
+    size=None,
+    customer=None,
+    session_key: str = "",
+) -> GenerationRequest:
+    """Validate, check policy, build the prompts and create the row.
+
+    Raises ValidationError (field -> message) for bad input and QuotaExceeded past the daily quota.
+    A policy violation creates the row with status "rejected" and nothing is queued. An identical
+    earlier request (same model, prompts, parameters, seeds, reference) is answered from its images.
+    """
+    errors: dict[str, str] = {}
+    if product is None or not getattr(product, "is_published", True):
+        errors["product"] = "Choose a product from the catalogue."
+    color = None
+    if product is not None:
+        wanted = (base_color or "").strip().casefold()
+        color = next((c for c in product.base_colors.all() if c.name.casefold() == wanted), None)
+        if color is None:
+            names = ", ".join(c.name for c in product.base_colors.all())
+            errors["base_color"] = f"Choose one of this product's colours: {names}."
+        allowed = list(product.allowed_materials.all())
+        if material is not None and allowed and material not in allowed:
+            errors["material"] = f"{product.name} is not made in {material.name}."
+    steps = _number(
+        conf.DEFAULT_STEPS if steps in (None, "") else steps,
+        field="steps", label="steps", low=conf.MIN_STEPS, high=conf.MAX_STEPS, integer=True, errors=errors,
+    )
+    guidance_scale = _number(
+        conf.DEFAULT_GUIDANCE if guidance_scale in (None, "") else guidance_scale,
+        field="guidance_scale", label="guidance", low=conf.MIN_GUIDANCE, high=conf.MAX_GUIDANCE,
+        integer=False, errors=errors,
+    )
+    variations = _number(
+        1 if variations in (None, "") else variations,
+        field="variations", label="variations", low=1, high=conf.MAX_VARIATIONS, integer=True, errors=errors,
+    )
+    if seed not in (None, ""):
+        seed = _number(seed, field="seed", label="seed", low=0, high=MAX_SEED, integer=True, errors=errors)
+    else:
+        seed = secrets.randbelow(MAX_SEED + 1)
+    size = conf.DEFAULT_SIZE if size in (None, "") else size
+    sizes = tuple(conf.SIZES)
+    size = _number(size, field="size", label="size", low=min(sizes), high=max(sizes), integer=True, errors=errors)
+    if size is not None and size not in sizes:
+        errors["size"] = f"Size must be one of {', '.join(map(str, sizes))}."
+    strength = _number(
+        conf.DEFAULT_STRENGTH if strength in (None, "") else strength,
+        field="strength", label="strength", low=0.05, high=1.0, integer=False, errors=errors,
+    )
+    try:
+        description = policy.validate_description(description or "", max_length=conf.DESCRIPTION_MAX_LENGTH)
+    except policy.PolicyError as exc:
+        errors["description"] = exc.message
+    reference = None
+    if reference_image:
+        try:
+            reference = _read_reference(reference_image)
+        except ValidationError as exc:
+            errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+
+    _check_quota(customer=customer, session_key=session_key)
+
+    brand = product.brand
+    built = build_prompts(
+        product=product_spec(product, base_color_name=color.name, base_color_hex=color.hex),
+        description=description,
+        style=style_spec(style),
+        material=material_spec(material),
+        brand=brand_spec(brand),
+        token_counter=token_counter(),
+    )
+    req = GenerationRequest(
+        customer=customer if customer is not None and customer.is_authenticated else None,
+        session_key=session_key or "",
+        product=product,
+        brand=brand,
+        base_color_name=color.name,
+        base_color_hex=color.hex,
+        material=material,
+        style=style,
+        description=description,
+        strength=strength,
+        steps=steps,
+        guidance_scale=guidance_scale,
+        seed=seed,
+        variations=variations,
+        width=size,
+        height=size,
+        model_name=str(conf.MODEL),
+        scheduler_name="DPMSolverMultistepScheduler",
+        optimized_prompt=built.prompt,
+        negative_prompt=built.negative_prompt,
+        progress_total=steps,
+    )
+    if reference is not None:
+        req.reference_sha256 = reference[1]
+
+    violations = policy.check_text(
+        description=description,
+        negative_prompt=built.negative_prompt,
+        banned_terms=[*(conf.BANNED_TERMS or policy.DEFAULT_BANNED_TERMS), *brand.banned_term_list],
+        trademarks=conf.TRADEMARKS or policy.DEFAULT_TRADEMARKS,
+        allowlist=brand.trademark_allowlist_list,
+    )
+    if violations:
+        req.status = Status.REJECTED
+        req.error_code = violations[0].code
+        req.error_message = " ".join(dict.fromkeys(v.message for v in violations))
+        req.finished_at = timezone.now()
+    req.cache_key = cache_key_for(req)
+
+    with transaction.atomic():
+        if reference is not None:
+            req.reference_image.save("reference.png", ContentFile(reference[0]), save=False)
+        req.full_clean()
+        req.save()
+        if req.status == Status.QUEUED and not _answer_from_cache(req):
+            from .queue import enqueue_generation
+
+            transaction.on_commit(lambda: enqueue_generation(req.pk))
+    return req
+
+
+def _answer_from_cache(req: GenerationRequest) -> bool:
+    source = (
+        GenerationRequest.objects.filter(cache_key=req.cache_key, status=Status.SUCCEEDED, cache_source=None)
+        .exclude(pk=req.pk)
+        .order_by("created_at")
+        .first()
+    )
+    if source is None or source.images.count() != req.variations:
+        return False
+    now = timezone.now()
+    GenerationImage.objects.bulk_create(
+        [
+            GenerationImage(
+                request=req,
+                index=img.index,
+                seed=img.seed,
+                image=img.image.name,
+                mockup=img.mockup.name,
+                width=img.width,
+                height=img.height,
+                brand_consistency=img.brand_consistency,
+                quality_flags=img.quality_flags,
+                reseeded_from=img.reseeded_from,
+                flagged=img.flagged,
+                generation_seconds=0.0,
+            )
+            for img in source.images.all()
+        ]
+    )
+    req.status = Status.SUCCEEDED
+    req.cache_source = source
+    req.progress_step = req.progress_total
+    req.started_at = req.finished_at = now
+    req.preview = source.preview.name
+    req.save(update_fields=["status", "cache_source", "progress_step", "started_at", "finished_at", "preview"])
+    return True
+
+
+# --- customer actions ---------------------------------------------------------------------------
+
+
+def generation_request_cancel(*, generation: GenerationRequest) -> GenerationRequest:
+    """Queued: cancelled at once. Running: the worker stops within one step and marks it cancelled."""
+    now = timezone.now()
+    updated = GenerationRequest.objects.filter(pk=generation.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, finished_at=now, error_code="cancelled", error_message="Cancelled by the customer."
+    )
+    if not updated:
+        updated = GenerationRequest.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
+            cancel_requested=True
+        )
+    generation.refresh_from_db()
+    if not updated:
+        raise InvalidTransition(f"A {generation.get_status_display().lower()} design can no longer be cancelled.")
+    return generation
+
+
+def generation_request_rate(*, generation: GenerationRequest, rating) -> GenerationRequest:
+    errors: dict[str, str] = {}
+    value = _number(rating, field="rating", label="rating", low=1, high=5, integer=True, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    if generation.status != Status.SUCCEEDED:
+        raise InvalidTransition("Only finished designs can be rated.")
+    generation.rating = value
+    generation.save(update_fields=["rating"])
+    return generation
+
+
+def generations_claim_for_user(*, user, session_key: str) -> int:
+    """At login: the visitor's anonymous generations join the account's gallery."""
+    if not session_key:
+        return 0
+    return GenerationRequest.objects.filter(customer=None, session_key=session_key).update(customer=user)
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+def _copy_file(source, target, name: str) -> None:
+    if not source:
+        return
+    with source.open("rb") as fh:
+        target.save(name, ContentFile(fh.read()), save=False)
+
+
+def line_design_create(*, order_line, image: GenerationImage):
+    """Freeze a chosen variation onto a placed order line: copies of the files and of every
+    parameter needed to re-render it, so later edits of brands or products change nothing."""
+    from .models import LineDesign
+
+    req = image.request
+    design = LineDesign(
+        order_line=order_line,
+        source_image=image,
+        description=req.description,
+        optimized_prompt=req.optimized_prompt,
+        negative_prompt=req.negative_prompt,
+        seed=image.seed,
+        steps=req.steps,
+        guidance_scale=req.guidance_scale,
+        width=image.width,
+        height=image.height,
+        strength=req.strength if req.reference_sha256 else None,
+        model_name=req.model_name,
+        scheduler_name=req.scheduler_name,
+        brand_name=req.brand.name,
+        brand_palette=[{"name": c.name, "hex": c.hex, "role": c.role} for c in req.brand.palette.all()],
+        material_name=req.material.name if req.material else "",
+        style_name=req.style.name if req.style else "",
+        base_color_name=req.base_color_name,
+        base_color_hex=req.base_color_hex,
+        brand_consistency=image.brand_consistency,
+    )
+    _copy_file(image.image, design.image, "design.png")
+    _copy_file(image.mockup, design.mockup, "mockup.png")
+    _copy_file(req.reference_image, design.reference_image, "reference.png")
+    design.full_clean()
+    design.save()
+    from .queue import enqueue_print_file
+
+    transaction.on_commit(lambda: enqueue_print_file(design.pk))
+    return design

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make run`: migrate, build the demo model if needed, seed the catalogue, then start the web
+# server and the GPU worker together. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DEBUG="${DEBUG:-1}"
+PORT="${PORT:-8000}"
+
+$PY manage.py migrate --no-input -v0
+if [[ -z "${PERSONALIZATION_MODEL:-}" ]]; then
+  echo "PERSONALIZATION_MODEL is unset: using the DEMO MODEL (random weights, pictures are noise)."
+  [[ -f var/models/tiny-sd21/model_index.json ]] || $PY manage.py build_tiny_pipeline var/models/tiny-sd21
+fi
+$PY manage.py seed_demo
+$PY manage.py ensure_demo_admin
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "Stopped the web server and the GPU worker."
+}
+trap cleanup INT TERM EXIT
+
+$PY manage.py run_gpu_worker &
+pids+=($!)
+$PY manage.py runserver "127.0.0.1:${PORT}" &
+pids+=($!)
+echo "Shop: http://127.0.0.1:${PORT}/   Admin: http://127.0.0.1:${PORT}/admin/   API docs: http://127.0.0.1:${PORT}/api/docs/"
+wait -n "${pids[@]}"

@@ -1,0 +1,124 @@
+"""Writes of the host shop: cart and checkout."""
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from personalization.services import line_design_create
+
+from .models import BaseColor, Cart, CartLine, Order, OrderLine, Product
+
+
+def cart_get_or_create(*, user=None, session_key: str = "") -> Cart:
+    if user is not None and user.is_authenticated:
+        cart, _ = Cart.objects.get_or_create(user=user)
+        return cart
+    cart = Cart.objects.filter(user=None, session_key=session_key).first()
+    return cart or Cart.objects.create(session_key=session_key)
+
+
+def cart_add(*, cart: Cart, product: Product, base_color: str, quantity: int = 1, design=None) -> CartLine:
+    """Add a product; plain lines of the same product and colour merge, personalized lines never do."""
+    if not product.is_published:
+        raise ValidationError({"product": "This product is not for sale."})
+    color = BaseColor.objects.filter(product=product, name__iexact=(base_color or "").strip()).first()
+    if color is None:
+        raise ValidationError({"base_color": "Choose one of this product's colours."})
+    if design is not None:
+        request = design.request
+        if request.product_id != product.pk or request.status != request.Status.SUCCEEDED:
+            raise ValidationError({"design": "That design was not made for this product."})
+        if request.base_color_name.casefold() != color.name.casefold():
+            raise ValidationError({"base_color": "That design was made for another colour."})
+    if not isinstance(quantity, int) or not 1 <= quantity <= 99:
+        raise ValidationError({"quantity": "Quantity must be between 1 and 99."})
+    with transaction.atomic():
+        if design is None:
+            line = CartLine.objects.select_for_update().filter(
+                cart=cart, product=product, base_color=color, design=None
+            ).first()
+            if line is not None:
+                line.quantity = min(99, line.quantity + quantity)
+                line.full_clean()
+                line.save(update_fields=["quantity"])
+                return line
+        line = CartLine(cart=cart, product=product, base_color=color, quantity=quantity, design=design)
+        line.full_clean()
+        line.save()
+        cart.save(update_fields=["updated_at"])
+    return line
+
+
+def cart_line_remove(*, cart: Cart, line_id: int) -> None:
+    CartLine.objects.filter(cart=cart, pk=line_id).delete()
+
+
+def cart_line_set_quantity(*, cart: Cart, line_id: int, quantity: int) -> CartLine:
+    line = CartLine.objects.get(cart=cart, pk=line_id)
+    if not isinstance(quantity, int) or not 1 <= quantity <= 99:
+        raise ValidationError({"quantity": "Quantity must be between 1 and 99."})
+    line.quantity = quantity
+    line.save(update_fields=["quantity"])
+    return line
+
+
+def cart_merge_into_user(*, user, session_key: str) -> None:
+    anonymous = Cart.objects.filter(user=None, session_key=session_key).first()
+    if anonymous is None:
+        return
+    target = cart_get_or_create(user=user)
+    with transaction.atomic():
+        for line in anonymous.lines.select_related("product", "base_color", "design"):
+            cart_add(
+                cart=target, product=line.product, base_color=line.base_color.name,
+                quantity=line.quantity, design=line.design,
+            )
+        anonymous.delete()
+
+
+def _order_number() -> str:
+    return "PZ" + secrets.token_hex(4).upper()
+
+
+def order_place(
+    *, cart: Cart, checkout_token, full_name: str, email: str, address_line1: str, address_line2: str = "",
+    city: str, postcode: str, country: str, user=None, session_key: str = "",
+) -> Order:
+    """Create the order in one transaction with frozen copies of prices and designs.
+
+    The same checkout_token twice returns the first order (a double submit creates one order)."""
+    existing = Order.objects.filter(checkout_token=checkout_token).first()
+    if existing is not None:
+        return existing
+    lines = list(cart.lines.select_related("product", "base_color", "design__request"))
+    if not lines:
+        raise ValidationError("Your cart is empty.")
+    try:
+        with transaction.atomic():
+            order = Order(
+                number=_order_number(), checkout_token=checkout_token,
+                user=user if user is not None and user.is_authenticated else None, session_key=session_key,
+                full_name=full_name, email=email, address_line1=address_line1, address_line2=address_line2,
+                city=city, postcode=postcode, country=(country or "").upper(),
+            )
+            order.total = sum((line.line_total for line in lines), 0)
+            order.full_clean()
+            order.save()
+            for line in lines:
+                order_line = OrderLine.objects.create(
+                    order=order, product=line.product, product_name=line.product.name,
+                    product_slug=line.product.slug, product_type=line.product.product_type,
+                    base_color_name=line.base_color.name, base_color_hex=line.base_color.hex,
+                    quantity=line.quantity, unit_price=line.product.price,
+                )
+                if line.design is not None:
+                    line_design_create(order_line=order_line, image=line.design)
+            cart.lines.all().delete()
+    except IntegrityError:
+        # A concurrent submit of the same checkout won the race.
+        existing = Order.objects.filter(checkout_token=checkout_token).first()
+        if existing is None:
+            raise
+        return existing
+    return order
