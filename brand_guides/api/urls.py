@@ -1,0 +1,2 @@
+app_name = "brand_guides_api"
+urlpatterns: list = []
