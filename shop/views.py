@@ -1,0 +1,177 @@
+"""The host shop's pages: thin views over shop.services and shop.selectors."""
+
+from itertools import groupby
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from personalization.models import GenerationImage
+from personalization.selectors import generations_for
+from personalization.visitors import visitor_key
+
+from .forms import CartAddForm, CheckoutForm, QuantityForm, SignupForm
+from .models import CartLine, Order, OrderLine, Product
+from .services import cart_add, cart_get_or_create, cart_line_remove, cart_line_set_quantity, order_place
+
+
+def _cart(request):
+    return cart_get_or_create(user=request.user, session_key=visitor_key(request))
+
+
+def _cart_lines(cart):
+    return cart.lines.select_related("product", "base_color", "design__request")
+
+
+def _own_orders(request):
+    owner = Q(user=None, session_key=visitor_key(request))
+    if request.user.is_authenticated:
+        owner |= Q(user=request.user)
+    return Order.objects.filter(owner)
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+@require_GET
+def catalogue(request):
+    products = Product.objects.published().select_related("category").prefetch_related("base_colors")
+    categories = [(category, list(items)) for category, items in groupby(products, key=lambda p: p.category)]
+    return render(request, "shop/catalogue.html", {"categories": categories})
+
+
+@require_GET
+def product_detail(request, slug):
+    product = get_object_or_404(
+        Product.objects.published().select_related("category", "brand").prefetch_related("base_colors"),
+        slug=slug,
+    )
+    return render(request, "shop/product.html", {"product": product})
+
+
+@require_GET
+def cart_detail(request):
+    cart = _cart(request)
+    lines = list(_cart_lines(cart))
+    total = sum((line.line_total for line in lines), 0)
+    return render(request, "shop/cart.html", {"cart": cart, "lines": lines, "total": total})
+
+
+@require_POST
+def cart_add_view(request):
+    form = CartAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That item could not be added to your cart.")
+        return redirect("shop:cart")
+    data = form.cleaned_data
+    product = get_object_or_404(Product.objects.published(), slug=data["product"])
+    design = None
+    if data.get("design"):
+        # Only one's own designs (this browser's or the account's) can go into the cart.
+        owned = generations_for(user=request.user, session_key=visitor_key(request))
+        design = get_object_or_404(
+            GenerationImage.objects.select_related("request"), pk=data["design"], request__in=owned
+        )
+    try:
+        cart_add(
+            cart=_cart(request),
+            product=product,
+            base_color=data["base_color"],
+            quantity=data.get("quantity") or 1,
+            design=design,
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(product.get_absolute_url() if design is None else "shop:cart")
+    messages.success(request, f"Added {product.name} to your cart.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_line_update(request, line_id):
+    cart = _cart(request)
+    line = get_object_or_404(CartLine, cart=cart, pk=line_id)
+    form = QuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Quantity must be a whole number between 1 and 99.")
+        return redirect("shop:cart")
+    cart_line_set_quantity(cart=cart, line_id=line.pk, quantity=form.cleaned_data["quantity"])
+    messages.success(request, f"Updated the quantity of {line.product.name}.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_line_delete(request, line_id):
+    cart = _cart(request)
+    line = get_object_or_404(CartLine.objects.select_related("product"), cart=cart, pk=line_id)
+    cart_line_remove(cart=cart, line_id=line.pk)
+    messages.success(request, f"Removed {line.product.name} from your cart.")
+    return redirect("shop:cart")
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    cart = _cart(request)
+    if request.method == "POST":
+        form = CheckoutForm(request.POST)
+        if form.is_valid():
+            try:
+                order = order_place(
+                    cart=cart, user=request.user, session_key=visitor_key(request), **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_error(None, _error_text(exc))
+            else:
+                messages.success(request, f"Thank you! Order {order.number} is placed.")
+                return redirect(order)
+    else:
+        initial = {}
+        if request.user.is_authenticated:
+            initial = {"full_name": request.user.get_full_name(), "email": request.user.email}
+        form = CheckoutForm(initial=initial)
+    lines = list(_cart_lines(cart))
+    total = sum((line.line_total for line in lines), 0)
+    status = 200 if not form.errors else 422
+    return render(
+        request, "shop/checkout.html", {"form": form, "lines": lines, "total": total}, status=status
+    )
+
+
+@require_GET
+def order_list(request):
+    orders = _own_orders(request).prefetch_related("lines")
+    return render(request, "shop/orders.html", {"orders": orders})
+
+
+@require_GET
+def order_detail(request, number):
+    order = get_object_or_404(
+        _own_orders(request).prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("design"))
+        ),
+        number=number,
+    )
+    return render(request, "shop/order.html", {"order": order})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    if request.user.is_authenticated:
+        return redirect(next_url or "shop:catalogue")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        # Logging in fires user_logged_in: the visitor's cart and designs join the account.
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your account is ready.")
+        return redirect(next_url or "shop:catalogue")
+    status = 422 if form.errors else 200
+    return render(request, "shop/signup.html", {"form": form, "next": next_url}, status=status)
