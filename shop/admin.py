@@ -1,0 +1,244 @@
+"""Admin for the host shop: display only; writes go through the model forms' validation."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html
+
+from brand_guides.admin import swatch, swatches, thumbnail
+from personalization.conditioning import print_area_spec
+
+from .models import BaseColor, Cart, CartLine, Category, Order, OrderLine, Product
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "position", "product_count")
+    list_editable = ("position",)
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_product_count=Count("products"))
+
+    @admin.display(description="Products", ordering="_product_count")
+    def product_count(self, obj: Category) -> int:
+        return obj._product_count
+
+
+class BaseColorInline(admin.TabularInline):
+    model = BaseColor
+    extra = 0
+    fields = ("name", "hex", "color_swatch", "position")
+    readonly_fields = ("color_swatch",)
+
+    @admin.display(description="Swatch")
+    def color_swatch(self, obj: BaseColor) -> str:
+        return swatch(obj.hex, title=obj.name) if obj.pk else "-"
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = (
+        "mockup_thumbnail",
+        "name",
+        "product_type",
+        "category",
+        "brand",
+        "price",
+        "color_swatches",
+        "is_published",
+    )
+    list_display_links = ("mockup_thumbnail", "name")
+    list_filter = ("is_published", "category", "brand")
+    list_select_related = ("category", "brand")
+    search_fields = ("name", "slug", "product_type", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("allowed_materials",)
+    readonly_fields = ("print_area_summary", "mockup_preview", "created_at", "updated_at")
+    inlines = [BaseColorInline]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "brand",
+                    "category",
+                    "product_type",
+                    "description",
+                    "price",
+                    "is_published",
+                )
+            },
+        ),
+        (
+            "Print area",
+            {
+                "fields": (
+                    "print_area_summary",
+                    "print_width_mm",
+                    "print_height_mm",
+                    "print_dpi",
+                    "min_dpi",
+                    "safe_margin_mm",
+                )
+            },
+        ),
+        ("Materials", {"fields": ("allowed_materials",)}),
+        (
+            "Mockup",
+            {
+                "fields": (
+                    "mockup_template",
+                    "mockup_preview",
+                    "mockup_box_left",
+                    "mockup_box_top",
+                    "mockup_box_width",
+                    "mockup_box_height",
+                )
+            },
+        ),
+        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("base_colors")
+
+    @admin.display(description="Colours")
+    def color_swatches(self, obj: Product) -> str:
+        return swatches((c.name, c.hex) for c in obj.base_colors.all())
+
+    @admin.display(description="Mockup")
+    def mockup_thumbnail(self, obj: Product) -> str:
+        return thumbnail(obj.mockup_template, size=48)
+
+    @admin.display(description="Print size")
+    def print_area_summary(self, obj: Product) -> str:
+        if obj.pk is None:
+            return "-"
+        try:
+            width_px, height_px = print_area_spec(obj).pixel_size()
+        except (TypeError, ValueError) as exc:
+            return f"Invalid print area: {exc}"
+        return (
+            f"{obj.print_width_mm:g} × {obj.print_height_mm:g} mm at {obj.print_dpi} dpi "
+            f"= {width_px} × {height_px} px (safe margin {obj.safe_margin_mm:g} mm)"
+        )
+
+    @admin.display(description="Mockup preview")
+    def mockup_preview(self, obj: Product) -> str:
+        """The template with its print box outlined (CSS percentages of the picture)."""
+        if not obj.mockup_template:
+            return "-"
+        return format_html(
+            '<div style="position:relative;display:inline-block;width:240px;line-height:0;'
+            'border:1px solid #ddd">'
+            '<img src="{}" alt="" style="width:240px;height:auto">'
+            '<span title="Print area" style="position:absolute;left:{}%;top:{}%;width:{}%;height:{}%;'
+            'border:2px dashed #d33;box-sizing:border-box"></span></div>',
+            obj.mockup_template.url,
+            round(obj.mockup_box_left * 100, 2),
+            round(obj.mockup_box_top * 100, 2),
+            round(obj.mockup_box_width * 100, 2),
+            round(obj.mockup_box_height * 100, 2),
+        )
+
+
+class CartLineInline(admin.TabularInline):
+    model = CartLine
+    extra = 0
+    fields = ("product", "base_color", "quantity", "design", "design_thumbnail", "line_total")
+    readonly_fields = ("design_thumbnail", "line_total")
+    raw_id_fields = ("product", "base_color", "design")
+
+    @admin.display(description="Design")
+    def design_thumbnail(self, obj: CartLine) -> str:
+        return thumbnail(obj.design.image) if obj.design_id else "-"
+
+    @admin.display(description="Line total")
+    def line_total(self, obj: CartLine):
+        return obj.line_total if obj.pk else "-"
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "user", "session_key", "line_count", "updated_at")
+    search_fields = ("user__username", "user__email", "session_key")
+    list_filter = ("updated_at",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "updated_at", "cart_total")
+    inlines = [CartLineInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").annotate(_line_count=Count("lines"))
+
+    @admin.display(description="Lines", ordering="_line_count")
+    def line_count(self, obj: Cart) -> int:
+        return obj._line_count
+
+    @admin.display(description="Total")
+    def cart_total(self, obj: Cart):
+        return obj.total if obj.pk else "-"
+
+
+class OrderLineInline(admin.TabularInline):
+    """Placed lines are frozen copies: shown, never edited here."""
+
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = (
+        "product_name",
+        "product_type",
+        "color",
+        "quantity",
+        "unit_price",
+        "design_thumbnail",
+        "mockup_thumbnail",
+        "design_seed",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("design")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Colour")
+    def color(self, obj: OrderLine) -> str:
+        return swatch(obj.base_color_hex, title=obj.base_color_name)
+
+    @admin.display(description="Design")
+    def design_thumbnail(self, obj: OrderLine) -> str:
+        design = getattr(obj, "design", None)
+        return thumbnail(design.image, size=96) if design else "-"
+
+    @admin.display(description="Mockup")
+    def mockup_thumbnail(self, obj: OrderLine) -> str:
+        design = getattr(obj, "design", None)
+        return thumbnail(design.mockup, size=96) if design else "-"
+
+    @admin.display(description="Seed")
+    def design_seed(self, obj: OrderLine):
+        design = getattr(obj, "design", None)
+        return design.seed if design else "-"
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "full_name", "email", "status", "total", "line_count", "created_at")
+    list_filter = ("status", "country", "created_at")
+    search_fields = ("number", "full_name", "email", "postcode")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("user",)
+    readonly_fields = ("number", "checkout_token", "total", "created_at")
+    inlines = [OrderLineInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_line_count=Count("lines"))
+
+    @admin.display(description="Lines", ordering="_line_count")
+    def line_count(self, obj: Order) -> int:
+        return obj._line_count

@@ -1,0 +1,260 @@
+"""Every registered admin renders (changelist, add, change), and its search and filters work."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.files.base import ContentFile
+from django.test import RequestFactory
+from django.urls import reverse
+
+from brand_guides.models import Brand, Typography
+from personalization.models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign
+from shop.models import Cart, Order, Product
+from tests.factories import make_brand, make_material, make_product, make_style, make_user
+from tests.foundation_helpers import (
+    make_cart,
+    make_generation,
+    make_idempotency_key,
+    make_order,
+    make_succeeded_generation,
+    png_bytes,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
+PROJECT_APPS = {"shop", "brand_guides", "personalization"}
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    """Tests run with DEBUG off and no collectstatic: serve static names as they are."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def superuser():
+    return make_user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def objects(superuser):
+    """At least one row of every registered model (factories, not seed_demo: these tests run often)."""
+    brand = make_brand(
+        name="Northwind Outfitters",
+        slug="northwind-outfitters",
+        palette=(("Navy", "#1F2A44", "primary"), ("Sand", "#D8C3A5", "accent")),
+    )
+    Typography.objects.create(brand=brand, role="heading", font_family="Montserrat")
+    make_brand(name="Sunny Days Co.", slug="sunny-days-co", palette=(("Coral", "#FF6F61", "primary"),))
+    make_style(name="Watercolor", slug="watercolor")
+    material = make_material(name="Cotton (matte)", slug="cotton")
+    product = make_product(brand=brand, materials=[material], name="Classic T-shirt", slug="classic-t-shirt")
+    product.mockup_template.save("classic-t-shirt.png", ContentFile(png_bytes("#EEEEEE")), save=True)
+    done = make_succeeded_generation(product, customer=superuser, rating=4)
+    make_generation(product, progress_step=12)  # queued, part-way
+    design = done.images.get()
+    make_cart(product, user=superuser, design=design)
+    make_order(product, design=design)
+    make_idempotency_key(superuser)
+    _third_party_rows(superuser)
+    return {"product": product, "generation": done, "design": design}
+
+
+def _third_party_rows(user) -> None:
+    """Rows for the admins that Django, DRF and django-q2 register, so their change pages open too."""
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+    from django_q.models import OrmQ, Schedule, Task
+    from django_q.signing import SignedPackage
+    from rest_framework.authtoken.models import Token
+
+    Group.objects.create(name="Merchants")
+    Token.objects.create(user=user)
+    Schedule.objects.create(
+        name="sweep", func="math.floor", args="1", schedule_type=Schedule.MINUTES, minutes=1
+    )
+    now = timezone.now()
+    for success in (True, False):
+        Task.objects.create(
+            id=f"task-{success}",
+            name=f"task-{success}",
+            func="math.floor",
+            started=now,
+            stopped=now,
+            success=success,
+            result=1 if success else "boom",
+            group="generation",
+        )
+    payload = SignedPackage.dumps(
+        {
+            "id": "queued-1",
+            "name": "queued",
+            "func": "math.floor",
+            "args": (1,),
+            "kwargs": {},
+            "group": "generation",
+        }
+    )
+    OrmQ.objects.create(key="web", payload=payload, lock=now)
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def test_every_project_model_has_an_admin_or_an_inline():
+    from django.apps import apps
+
+    registered = set(admin.site._registry)
+    inlined = {
+        inline.model for model_admin in admin.site._registry.values() for inline in model_admin.inlines
+    }
+    for app in PROJECT_APPS:
+        for model in apps.get_app_config(app).get_models():
+            assert model in registered | inlined, f"{model._meta.label} has no admin"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
+def test_changelist_add_and_change_pages_render(admin_client, objects, superuser, model):
+    model_admin = admin.site._registry[model]
+    response = admin_client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+
+    request = RequestFactory().get("/")
+    request.user = superuser
+    response = admin_client.get(_url(model, "add"))
+    # Rows written only by services (generations, frozen designs, idempotency keys) have no add page.
+    assert response.status_code == (200 if model_admin.has_add_permission(request) else 403)
+
+    obj = model._default_manager.first()
+    assert obj is not None, f"no {model._meta.label} row to open"
+    response = admin_client.get(_url(model, "change", obj.pk))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
+def test_search_and_every_filter_choice(admin_client, objects, superuser, model):
+    model_admin = admin.site._registry[model]
+    url = _url(model, "changelist")
+    if model_admin.search_fields:
+        for term in ("a", "lion", "zzz-no-match", "1234", str(objects["generation"].pk)[:8]):
+            response = admin_client.get(url, {SEARCH_VAR: term})
+            assert response.status_code == 200, term
+    request = RequestFactory().get(url)
+    request.user = superuser
+    changelist = model_admin.get_changelist_instance(request)
+    for spec in changelist.filter_specs:
+        for choice in spec.choices(changelist):
+            response = admin_client.get(url + choice["query_string"])
+            assert response.status_code == 200, (spec.title, choice["query_string"])
+            assert b"errornote" not in response.content
+
+
+def test_brand_palette_swatches_and_slug_prepopulated(admin_client, objects):
+    brand = Brand.objects.get(slug="northwind-outfitters")
+    page = admin_client.get(_url(Brand, "change", brand.pk)).content.decode()
+    assert "background:#1F2A44" in page  # navy swatch in the palette inline
+    changelist = admin_client.get(_url(Brand, "changelist")).content.decode()
+    assert "background:#FF6F61" in changelist  # coral in Sunny Days' list row
+    assert admin.site._registry[Brand].prepopulated_fields == {"slug": ("name",)}
+
+
+def test_product_print_area_summary_and_mockup_preview(admin_client, objects):
+    product = objects["product"]
+    assert (product.print_width_mm, product.print_height_mm, product.print_dpi) == (250, 300, 300)
+    page = admin_client.get(_url(Product, "change", product.pk)).content.decode()
+    assert "250 × 300 mm at 300 dpi = 2953 × 3543 px" in page
+    assert product.mockup_template.url in page
+    assert "background:#FFFFFF" in page  # base colour swatch
+
+
+def test_product_filters_by_category_brand_published(admin_client, objects):
+    product = objects["product"]
+    url = _url(Product, "changelist")
+    response = admin_client.get(
+        url,
+        {
+            "category__id__exact": product.category_id,
+            "brand__id__exact": product.brand_id,
+            "is_published__exact": 1,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= 1
+    assert all(p.category_id == product.category_id for p in response.context["cl"].result_list)
+
+
+def test_order_lines_show_frozen_design_or_dash(admin_client, objects):
+    order = Order.objects.get()
+    page = admin_client.get(_url(Order, "change", order.pk)).content.decode()
+    line_design = LineDesign.objects.get()
+    assert line_design.image.url in page
+    assert order.lines.filter(design__isnull=True).exists()  # the plain line renders without a design
+
+
+def test_generation_request_computed_fields(admin_client, objects):
+    queued = GenerationRequest.objects.get(status=GenerationRequest.Status.QUEUED)
+    page = admin_client.get(_url(GenerationRequest, "change", queued.pk)).content.decode()
+    assert "12 / 25" in page
+    assert "Position 1 in the queue" in page
+    done = objects["generation"]
+    page = admin_client.get(_url(GenerationRequest, "change", done.pk)).content.decode()
+    image = GenerationImage.objects.get(request=done)
+    assert image.image.url in page and image.mockup.url in page
+    listing = admin_client.get(_url(GenerationRequest, "changelist")).content.decode()
+    assert str(done.pk)[:8] in listing and "Succeeded" in listing
+
+
+def test_generation_request_filters(admin_client, objects):
+    url = _url(GenerationRequest, "changelist")
+    flagged = admin_client.get(url, {"flagged": "yes"}).context["cl"]
+    assert [r.pk for r in flagged.result_list] == [objects["generation"].pk]
+    not_flagged = admin_client.get(url, {"flagged": "no"}).context["cl"]
+    assert objects["generation"].pk not in [r.pk for r in not_flagged.result_list]
+    by_category = admin_client.get(url, {"product__category__id__exact": objects["product"].category_id})
+    assert by_category.context["cl"].result_count == 2
+    by_id = admin_client.get(url, {SEARCH_VAR: str(objects["generation"].pk)[:8]}).context["cl"]
+    assert [r.pk for r in by_id.result_list] == [objects["generation"].pk]
+
+
+def test_cancel_action_calls_the_service(admin_client, objects):
+    queued = GenerationRequest.objects.get(status=GenerationRequest.Status.QUEUED)
+    done = objects["generation"]
+    response = admin_client.post(
+        _url(GenerationRequest, "changelist"),
+        {"action": "cancel_selected", "_selected_action": [str(queued.pk), str(done.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    queued.refresh_from_db()
+    done.refresh_from_db()
+    assert queued.status == GenerationRequest.Status.CANCELLED
+    assert done.status == GenerationRequest.Status.SUCCEEDED
+    texts = [str(m) for m in response.context["messages"]]
+    assert any("Cancelled" in t for t in texts)
+    assert any("already finished" in t for t in texts)
+
+
+def test_read_only_admins_refuse_writes(admin_client, objects):
+    design = LineDesign.objects.get()
+    response = admin_client.post(_url(LineDesign, "change", design.pk), {"seed": 1})
+    assert response.status_code == 403
+    key = IdempotencyKey.objects.get()
+    assert admin_client.post(_url(IdempotencyKey, "delete", key.pk), {"post": "yes"}).status_code == 403
+    assert IdempotencyKey.objects.filter(pk=key.pk).exists()
+
+
+def test_cart_inline_lists_lines(admin_client, objects):
+    cart = Cart.objects.get()
+    page = admin_client.get(_url(Cart, "change", cart.pk)).content.decode()
+    assert objects["design"].image.url in page
