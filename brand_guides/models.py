@@ -56,7 +56,9 @@ class Brand(models.Model):
     logo_clear_space_mm = models.FloatField(default=5.0, validators=[MinValueValidator(0)])
 
     lora_weights = models.FileField(
-        upload_to="brands/lora/", blank=True, help_text="Optional LoRA (.safetensors) applied to this brand's designs."
+        upload_to="brands/lora/",
+        blank=True,
+        help_text="Optional LoRA (.safetensors) applied to this brand's designs.",
     )
     lora_scale = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(2)])
 

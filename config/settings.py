@@ -205,6 +205,10 @@ PERSONALIZATION = {
     "DTYPE": env("PERSONALIZATION_DTYPE", default="auto"),
     "COMPILE": env.bool("PERSONALIZATION_COMPILE", default=False),
     "DAILY_QUOTA": env.int("PERSONALIZATION_DAILY_QUOTA", default=200),
+    "LEASE_SECONDS": env.int("PERSONALIZATION_LEASE_SECONDS", default=60),
+    "MAX_ATTEMPTS": env.int("PERSONALIZATION_MAX_ATTEMPTS", default=3),
+    "SWEEP_INTERVAL_SECONDS": env.float("PERSONALIZATION_SWEEP_INTERVAL", default=10.0),
+    "PROGRESS_INTERVAL": env.float("PERSONALIZATION_PROGRESS_INTERVAL", default=1.0),
 }
 
 # --- Security (production values unless DEBUG) --------------------------------------------------

@@ -18,4 +18,6 @@ if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Sto
     from django.views.static import serve
 
     # Local media (designs, mockups). Behind a real web server, serve MEDIA_ROOT there instead.
-    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+    ]

@@ -60,7 +60,9 @@ def material_spec(material) -> MaterialSpec | None:
 def style_spec(style) -> StyleSpec | None:
     if style is None:
         return None
-    return StyleSpec(name=style.name, prompt_template=style.prompt_template, negative_template=style.negative_template)
+    return StyleSpec(
+        name=style.name, prompt_template=style.prompt_template, negative_template=style.negative_template
+    )
 
 
 def print_area_spec(product) -> PrintAreaSpec:

@@ -50,10 +50,18 @@ class GenerationRequest(models.Model):
     base_color_name = models.CharField(max_length=40)
     base_color_hex = models.CharField(max_length=7)
     material = models.ForeignKey(
-        "brand_guides.MaterialPreset", on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+        "brand_guides.MaterialPreset",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="generations",
     )
     style = models.ForeignKey(
-        "brand_guides.StylePreset", on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+        "brand_guides.StylePreset",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="generations",
     )
     description = models.TextField()
     reference_image = models.ImageField(upload_to=reference_upload_to, blank=True)
@@ -84,7 +92,11 @@ class GenerationRequest(models.Model):
     worker = models.CharField(max_length=120, blank=True)
     cancel_requested = models.BooleanField(default=False)
     cache_source = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="cache_hits",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cache_hits",
         help_text="The earlier identical request whose images answered this one.",
     )
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
@@ -111,13 +123,14 @@ class GenerationRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(variations__gte=1) & Q(variations__lte=8), name="genreq_variations_range"
             ),
-            models.CheckConstraint(condition=Q(strength__gt=0) & Q(strength__lte=1), name="genreq_strength_range"),
             models.CheckConstraint(
-                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)), name="genreq_rating_1_5"
+                condition=Q(strength__gt=0) & Q(strength__lte=1), name="genreq_strength_range"
             ),
             models.CheckConstraint(
-                condition=Q(width__gte=64) & Q(height__gte=64), name="genreq_size_min"
+                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)),
+                name="genreq_rating_1_5",
             ),
+            models.CheckConstraint(condition=Q(width__gte=64) & Q(height__gte=64), name="genreq_size_min"),
             models.CheckConstraint(condition=Q(seed__gte=0), name="genreq_seed_gte_0"),
             models.CheckConstraint(
                 condition=Q(progress_step__lte=models.F("progress_total")) | Q(progress_total=0),
@@ -165,8 +178,12 @@ class GenerationImage(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     quality_flags = models.JSONField(default=list, blank=True)
-    reseeded_from = models.BigIntegerField(null=True, blank=True, help_text="Seed replaced by an automatic re-seed.")
-    flagged = models.BooleanField(default=False, help_text="Below the brand's minimum score: needs a merchant's look.")
+    reseeded_from = models.BigIntegerField(
+        null=True, blank=True, help_text="Seed replaced by an automatic re-seed."
+    )
+    flagged = models.BooleanField(
+        default=False, help_text="Below the brand's minimum score: needs a merchant's look."
+    )
     generation_seconds = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -221,6 +238,9 @@ class LineDesign(models.Model):
     base_color_name = models.CharField(max_length=40)
     base_color_hex = models.CharField(max_length=7)
     brand_consistency = models.FloatField(null=True, blank=True)
+    print_area = models.JSONField(
+        default=dict, blank=True, help_text="The product's print area when ordered (mm, dpi, margins)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -233,7 +253,9 @@ class LineDesign(models.Model):
 class IdempotencyKey(models.Model):
     """A stored API response for an ``Idempotency-Key`` header, per user."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
     key = models.CharField(max_length=255)
     scope = models.CharField(max_length=60)
     request_hash = models.CharField(max_length=64)
@@ -244,7 +266,9 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"

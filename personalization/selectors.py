@@ -22,7 +22,9 @@ def queue_position(generation: GenerationRequest) -> int:
     """1 for the next request to run; 0 when not queued."""
     if generation.status != Status.QUEUED:
         return 0
-    ahead = GenerationRequest.objects.filter(status=Status.QUEUED, created_at__lt=generation.created_at).count()
+    ahead = GenerationRequest.objects.filter(
+        status=Status.QUEUED, created_at__lt=generation.created_at
+    ).count()
     return ahead + 1
 
 
@@ -55,7 +57,9 @@ def eta_seconds(generation: GenerationRequest) -> float | None:
     remaining = (generation.steps - generation.progress_step) * generation.variations
     if generation.status == Status.RUNNING:
         return round(remaining * per_step, 1)
-    ahead = GenerationRequest.objects.filter(status__in=[Status.QUEUED, Status.RUNNING], created_at__lt=generation.created_at)
+    ahead = GenerationRequest.objects.filter(
+        status__in=[Status.QUEUED, Status.RUNNING], created_at__lt=generation.created_at
+    )
     work_ahead = sum(
         (r.steps - r.progress_step) * r.variations for r in ahead.only("steps", "progress_step", "variations")
     )

@@ -5,8 +5,7 @@ import hashlib
 import io
 import math
 import secrets
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -21,6 +20,8 @@ from .models import GenerationImage, GenerationRequest
 from .prompting import build_prompts
 
 MAX_SEED = 2**32 - 1
+# The engine's scheduler (personalization.engine.core.SCHEDULER_NAME; a test keeps them equal).
+SCHEDULER_NAME = "DPMSolverMultistepScheduler (DPM++ 2M)"
 Status = GenerationRequest.Status
 
 
@@ -61,9 +62,8 @@ def _read_reference(upload) -> tuple[bytes, str]:
     """A customer's reference picture -> clean RGB PNG bytes and the hash of those bytes."""
     size = getattr(upload, "size", None)
     if size is not None and size > conf.REFERENCE_MAX_BYTES:
-        raise ValidationError(
-            {"reference_image": f"The reference image is too large (max {conf.REFERENCE_MAX_BYTES // 2**20} MB)."}
-        )
+        limit = conf.REFERENCE_MAX_BYTES // 2**20
+        raise ValidationError({"reference_image": f"The reference image is too large (max {limit} MB)."})
     try:
         upload.seek(0)
         with Image.open(upload) as probe:
@@ -91,7 +91,7 @@ def _check_quota(*, customer, session_key: str) -> None:
     if not limit:
         return
     now = timezone.now()
-    start = datetime.combine(now.astimezone(dt_timezone.utc).date(), time.min, tzinfo=dt_timezone.utc)
+    start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
     qs = GenerationRequest.objects.filter(created_at__gte=start).exclude(status=Status.REJECTED)
     if customer is not None and customer.is_authenticated:
         qs = qs.filter(customer=customer)
@@ -162,16 +162,30 @@ def generation_request_create(
             errors["material"] = f"{product.name} is not made in {material.name}."
     steps = _number(
         conf.DEFAULT_STEPS if steps in (None, "") else steps,
-        field="steps", label="steps", low=conf.MIN_STEPS, high=conf.MAX_STEPS, integer=True, errors=errors,
+        field="steps",
+        label="steps",
+        low=conf.MIN_STEPS,
+        high=conf.MAX_STEPS,
+        integer=True,
+        errors=errors,
     )
     guidance_scale = _number(
         conf.DEFAULT_GUIDANCE if guidance_scale in (None, "") else guidance_scale,
-        field="guidance_scale", label="guidance", low=conf.MIN_GUIDANCE, high=conf.MAX_GUIDANCE,
-        integer=False, errors=errors,
+        field="guidance_scale",
+        label="guidance",
+        low=conf.MIN_GUIDANCE,
+        high=conf.MAX_GUIDANCE,
+        integer=False,
+        errors=errors,
     )
     variations = _number(
         1 if variations in (None, "") else variations,
-        field="variations", label="variations", low=1, high=conf.MAX_VARIATIONS, integer=True, errors=errors,
+        field="variations",
+        label="variations",
+        low=1,
+        high=conf.MAX_VARIATIONS,
+        integer=True,
+        errors=errors,
     )
     if seed not in (None, ""):
         seed = _number(seed, field="seed", label="seed", low=0, high=MAX_SEED, integer=True, errors=errors)
@@ -179,12 +193,19 @@ def generation_request_create(
         seed = secrets.randbelow(MAX_SEED + 1)
     size = conf.DEFAULT_SIZE if size in (None, "") else size
     sizes = tuple(conf.SIZES)
-    size = _number(size, field="size", label="size", low=min(sizes), high=max(sizes), integer=True, errors=errors)
+    size = _number(
+        size, field="size", label="size", low=min(sizes), high=max(sizes), integer=True, errors=errors
+    )
     if size is not None and size not in sizes:
         errors["size"] = f"Size must be one of {', '.join(map(str, sizes))}."
     strength = _number(
         conf.DEFAULT_STRENGTH if strength in (None, "") else strength,
-        field="strength", label="strength", low=0.05, high=1.0, integer=False, errors=errors,
+        field="strength",
+        label="strength",
+        low=0.05,
+        high=1.0,
+        integer=False,
+        errors=errors,
     )
     try:
         description = policy.validate_description(description or "", max_length=conf.DESCRIPTION_MAX_LENGTH)
@@ -228,7 +249,7 @@ def generation_request_create(
         width=size,
         height=size,
         model_name=str(conf.MODEL),
-        scheduler_name="DPMSolverMultistepScheduler",
+        scheduler_name=SCHEDULER_NAME,
         optimized_prompt=built.prompt,
         negative_prompt=built.negative_prompt,
         progress_total=steps,
@@ -236,9 +257,11 @@ def generation_request_create(
     if reference is not None:
         req.reference_sha256 = reference[1]
 
+    # Only the customer's words are policed: merchant-written negatives ("nsfw", ...) must not
+    # reject every request.
     violations = policy.check_text(
         description=description,
-        negative_prompt=built.negative_prompt,
+        negative_prompt="",
         banned_terms=[*(conf.BANNED_TERMS or policy.DEFAULT_BANNED_TERMS), *brand.banned_term_list],
         trademarks=conf.TRADEMARKS or policy.DEFAULT_TRADEMARKS,
         allowlist=brand.trademark_allowlist_list,
@@ -296,7 +319,9 @@ def _answer_from_cache(req: GenerationRequest) -> bool:
     req.progress_step = req.progress_total
     req.started_at = req.finished_at = now
     req.preview = source.preview.name
-    req.save(update_fields=["status", "cache_source", "progress_step", "started_at", "finished_at", "preview"])
+    req.save(
+        update_fields=["status", "cache_source", "progress_step", "started_at", "finished_at", "preview"]
+    )
     return True
 
 
@@ -307,7 +332,10 @@ def generation_request_cancel(*, generation: GenerationRequest) -> GenerationReq
     """Queued: cancelled at once. Running: the worker stops within one step and marks it cancelled."""
     now = timezone.now()
     updated = GenerationRequest.objects.filter(pk=generation.pk, status=Status.QUEUED).update(
-        status=Status.CANCELLED, finished_at=now, error_code="cancelled", error_message="Cancelled by the customer."
+        status=Status.CANCELLED,
+        finished_at=now,
+        error_code="cancelled",
+        error_message="Cancelled by the customer.",
     )
     if not updated:
         updated = GenerationRequest.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
@@ -315,7 +343,9 @@ def generation_request_cancel(*, generation: GenerationRequest) -> GenerationReq
         )
     generation.refresh_from_db()
     if not updated:
-        raise InvalidTransition(f"A {generation.get_status_display().lower()} design can no longer be cancelled.")
+        raise InvalidTransition(
+            f"A {generation.get_status_display().lower()} design can no longer be cancelled."
+        )
     return generation
 
 
@@ -348,6 +378,16 @@ def _copy_file(source, target, name: str) -> None:
         target.save(name, ContentFile(fh.read()), save=False)
 
 
+def _print_area_dict(product) -> dict:
+    return {
+        "width_mm": product.print_width_mm,
+        "height_mm": product.print_height_mm,
+        "dpi": product.print_dpi,
+        "min_dpi": product.min_dpi,
+        "safe_margin_mm": product.safe_margin_mm,
+    }
+
+
 def line_design_create(*, order_line, image: GenerationImage):
     """Freeze a chosen variation onto a placed order line: copies of the files and of every
     parameter needed to re-render it, so later edits of brands or products change nothing."""
@@ -375,6 +415,7 @@ def line_design_create(*, order_line, image: GenerationImage):
         base_color_name=req.base_color_name,
         base_color_hex=req.base_color_hex,
         brand_consistency=image.brand_consistency,
+        print_area=_print_area_dict(req.product),
     )
     _copy_file(image.image, design.image, "design.png")
     _copy_file(image.mockup, design.mockup, "mockup.png")
@@ -384,4 +425,34 @@ def line_design_create(*, order_line, image: GenerationImage):
     from .queue import enqueue_print_file
 
     transaction.on_commit(lambda: enqueue_print_file(design.pk))
+    return design
+
+
+def line_design_render_print_file(*, design_id: int):
+    """Render (or re-render) the print-ready file of an ordered design: the print area's physical
+    size at its DPI plus bleed, sRGB, DPI in the file; warnings stored (e.g. low effective DPI)."""
+    from .models import LineDesign
+    from .printing import print_file
+    from .specs import PrintAreaSpec
+    from .storage import store_bytes
+
+    design = LineDesign.objects.get(pk=design_id)
+    area = design.print_area
+    with design.image.open("rb") as fh:
+        image = Image.open(fh)
+        image.load()
+    result = print_file(
+        design=image.convert("RGB"),
+        print_area=PrintAreaSpec(
+            width_mm=area["width_mm"],
+            height_mm=area["height_mm"],
+            dpi=area["dpi"],
+            safe_margin_mm=area.get("safe_margin_mm", 0),
+            min_dpi=area.get("min_dpi", 150),
+        ),
+        bleed_mm=conf.PRINT_BLEED_MM,
+    )
+    design.print_file.name = store_bytes(f"orders/designs/{design.order_line_id}/print.png", result.png_bytes)
+    design.print_warnings = list(result.warnings)
+    design.save(update_fields=["print_file", "print_warnings"])
     return design

@@ -48,19 +48,29 @@ class Product(models.Model):
     # Print area, in physical units.
     print_width_mm = models.FloatField(validators=[MinValueValidator(1)])
     print_height_mm = models.FloatField(validators=[MinValueValidator(1)])
-    print_dpi = models.PositiveIntegerField(default=300, validators=[MinValueValidator(72), MaxValueValidator(1200)])
-    min_dpi = models.PositiveIntegerField(default=150, validators=[MinValueValidator(72), MaxValueValidator(1200)])
+    print_dpi = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(72), MaxValueValidator(1200)]
+    )
+    min_dpi = models.PositiveIntegerField(
+        default=150, validators=[MinValueValidator(72), MaxValueValidator(1200)]
+    )
     safe_margin_mm = models.FloatField(default=3.0, validators=[MinValueValidator(0)])
 
-    allowed_materials = models.ManyToManyField("brand_guides.MaterialPreset", related_name="products", blank=True)
+    allowed_materials = models.ManyToManyField(
+        "brand_guides.MaterialPreset", related_name="products", blank=True
+    )
 
     # Mockup: a neutral product picture (RGBA, grey shading) and where the print area sits on it,
     # as fractions of the picture's size.
     mockup_template = models.ImageField(upload_to="products/mockups/", blank=True)
     mockup_box_left = models.FloatField(default=0.3, validators=[MinValueValidator(0), MaxValueValidator(1)])
     mockup_box_top = models.FloatField(default=0.3, validators=[MinValueValidator(0), MaxValueValidator(1)])
-    mockup_box_width = models.FloatField(default=0.4, validators=[MinValueValidator(0.01), MaxValueValidator(1)])
-    mockup_box_height = models.FloatField(default=0.4, validators=[MinValueValidator(0.01), MaxValueValidator(1)])
+    mockup_box_width = models.FloatField(
+        default=0.4, validators=[MinValueValidator(0.01), MaxValueValidator(1)]
+    )
+    mockup_box_height = models.FloatField(
+        default=0.4, validators=[MinValueValidator(0.01), MaxValueValidator(1)]
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -72,7 +82,8 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_gte_0"),
             models.CheckConstraint(
-                condition=Q(print_width_mm__gt=0) & Q(print_height_mm__gt=0), name="product_print_area_positive"
+                condition=Q(print_width_mm__gt=0) & Q(print_height_mm__gt=0),
+                name="product_print_area_positive",
             ),
             models.CheckConstraint(condition=Q(print_dpi__gt=0), name="product_print_dpi_positive"),
             models.CheckConstraint(condition=Q(safe_margin_mm__gte=0), name="product_safe_margin_gte_0"),
@@ -100,10 +111,13 @@ class Product(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        if self.print_width_mm is not None and self.print_height_mm is not None and self.safe_margin_mm:
-            if 2 * self.safe_margin_mm >= min(self.print_width_mm, self.print_height_mm):
-                raise ValidationError({"safe_margin_mm": "The safe margin leaves no printable area."})
-        if self.mockup_box_left + self.mockup_box_width > 1.0001 or self.mockup_box_top + self.mockup_box_height > 1.0001:
+        sizes = (self.print_width_mm, self.print_height_mm)
+        if None not in sizes and self.safe_margin_mm and 2 * self.safe_margin_mm >= min(sizes):
+            raise ValidationError({"safe_margin_mm": "The safe margin leaves no printable area."})
+        if (
+            self.mockup_box_left + self.mockup_box_width > 1.0001
+            or self.mockup_box_top + self.mockup_box_height > 1.0001
+        ):
             raise ValidationError("The mockup print box must lie inside the mockup picture.")
 
 
@@ -147,7 +161,9 @@ class CartLine(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="cart_lines")
     base_color = models.ForeignKey(BaseColor, on_delete=models.CASCADE, related_name="cart_lines")
-    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(99)])
+    quantity = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
     # A personalized line points at one generated variation; such lines never merge.
     design = models.ForeignKey(
         "personalization.GenerationImage",
@@ -161,7 +177,9 @@ class CartLine(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1) & Q(quantity__lte=99), name="cart_line_quantity")
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=99), name="cart_line_quantity"
+            )
         ]
 
     def __str__(self) -> str:
@@ -214,7 +232,9 @@ class OrderLine(models.Model):
     the plugin in personalization.LineDesign (``line.design``)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines")
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines"
+    )
     product_name = models.CharField(max_length=120)
     product_slug = models.CharField(max_length=120)
     product_type = models.CharField(max_length=60)

@@ -1,6 +1,7 @@
 """Writes of the host shop: cart and checkout."""
 
 import secrets
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -35,9 +36,11 @@ def cart_add(*, cart: Cart, product: Product, base_color: str, quantity: int = 1
         raise ValidationError({"quantity": "Quantity must be between 1 and 99."})
     with transaction.atomic():
         if design is None:
-            line = CartLine.objects.select_for_update().filter(
-                cart=cart, product=product, base_color=color, design=None
-            ).first()
+            line = (
+                CartLine.objects.select_for_update()
+                .filter(cart=cart, product=product, base_color=color, design=None)
+                .first()
+            )
             if line is not None:
                 line.quantity = min(99, line.quantity + quantity)
                 line.full_clean()
@@ -71,8 +74,11 @@ def cart_merge_into_user(*, user, session_key: str) -> None:
     with transaction.atomic():
         for line in anonymous.lines.select_related("product", "base_color", "design"):
             cart_add(
-                cart=target, product=line.product, base_color=line.base_color.name,
-                quantity=line.quantity, design=line.design,
+                cart=target,
+                product=line.product,
+                base_color=line.base_color.name,
+                quantity=line.quantity,
+                design=line.design,
             )
         anonymous.delete()
 
@@ -82,8 +88,18 @@ def _order_number() -> str:
 
 
 def order_place(
-    *, cart: Cart, checkout_token, full_name: str, email: str, address_line1: str, address_line2: str = "",
-    city: str, postcode: str, country: str, user=None, session_key: str = "",
+    *,
+    cart: Cart,
+    checkout_token,
+    full_name: str,
+    email: str,
+    address_line1: str,
+    address_line2: str = "",
+    city: str,
+    postcode: str,
+    country: str,
+    user=None,
+    session_key: str = "",
 ) -> Order:
     """Create the order in one transaction with frozen copies of prices and designs.
 
@@ -97,20 +113,32 @@ def order_place(
     try:
         with transaction.atomic():
             order = Order(
-                number=_order_number(), checkout_token=checkout_token,
-                user=user if user is not None and user.is_authenticated else None, session_key=session_key,
-                full_name=full_name, email=email, address_line1=address_line1, address_line2=address_line2,
-                city=city, postcode=postcode, country=(country or "").upper(),
+                number=_order_number(),
+                checkout_token=checkout_token,
+                user=user if user is not None and user.is_authenticated else None,
+                session_key=session_key,
+                full_name=full_name,
+                email=email,
+                address_line1=address_line1,
+                address_line2=address_line2,
+                city=city,
+                postcode=postcode,
+                country=(country or "").upper(),
             )
             order.total = sum((line.line_total for line in lines), 0)
             order.full_clean()
             order.save()
             for line in lines:
                 order_line = OrderLine.objects.create(
-                    order=order, product=line.product, product_name=line.product.name,
-                    product_slug=line.product.slug, product_type=line.product.product_type,
-                    base_color_name=line.base_color.name, base_color_hex=line.base_color.hex,
-                    quantity=line.quantity, unit_price=line.product.price,
+                    order=order,
+                    product=line.product,
+                    product_name=line.product.name,
+                    product_slug=line.product.slug,
+                    product_type=line.product.product_type,
+                    base_color_name=line.base_color.name,
+                    base_color_hex=line.base_color.hex,
+                    quantity=line.quantity,
+                    unit_price=line.product.price,
                 )
                 if line.design is not None:
                     line_design_create(order_line=order_line, image=line.design)
@@ -121,4 +149,92 @@ def order_place(
         if existing is None:
             raise
         return existing
+    return order
+
+
+class OrderLinesInvalid(ValidationError):
+    """Per-line errors of ``order_place_from_lines``: ``line_errors`` is aligned with the lines
+    given, each a field -> [messages] dict (empty for a good line)."""
+
+    def __init__(self, line_errors: list[dict[str, list[str]]]):
+        self.line_errors = line_errors
+        super().__init__({"lines": "One or more lines are invalid."})
+
+
+def _design_for_line(*, user, generation_id, image_index):
+    """The chosen variation of one of the caller's own succeeded generations (None: a plain line)."""
+    from personalization.selectors import generations_for
+
+    if generation_id is None:
+        if image_index is not None:
+            raise ValidationError({"image_index": "Give the generation this image belongs to."})
+        return None
+    generation = generations_for(user=user).filter(pk=generation_id).first()
+    if generation is None:
+        raise ValidationError({"generation": "No design with this id."})
+    if generation.status != generation.Status.SUCCEEDED:
+        raise ValidationError(
+            {"generation": f"This design is {generation.get_status_display().lower()}, not ready."}
+        )
+    image = generation.images.filter(index=image_index or 0).first()
+    if image is None:
+        raise ValidationError({"image_index": "This design has no image with this index."})
+    return image
+
+
+def order_place_from_lines(
+    *,
+    lines: list[dict],
+    user,
+    full_name: str,
+    email: str,
+    address_line1: str,
+    address_line2: str = "",
+    city: str,
+    postcode: str,
+    country: str,
+    session_key: str = "",
+) -> Order:
+    """Place an order from line specs instead of a stored cart (the REST API).
+
+    Each line: product (a Product), base_color (name), quantity, and optionally generation (the id of
+    one of the user's succeeded generation requests) with image_index (default 0). The lines go
+    through a transient cart, so the storefront's rules (cart_add, order_place) apply unchanged.
+    Raises OrderLinesInvalid for bad lines and ValidationError for bad shipping details."""
+    with transaction.atomic():
+        cart = Cart.objects.create(session_key=f"transient-{secrets.token_hex(8)}")
+        line_errors: list[dict[str, list[str]]] = []
+        for spec in lines:
+            try:
+                design = _design_for_line(
+                    user=user, generation_id=spec.get("generation"), image_index=spec.get("image_index")
+                )
+                cart_add(
+                    cart=cart,
+                    product=spec["product"],
+                    base_color=spec["base_color"],
+                    quantity=spec.get("quantity", 1),
+                    design=design,
+                )
+                line_errors.append({})
+            except ValidationError as exc:
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+                # cart_add calls the chosen variation "design"; a line spec calls it "generation".
+                line_errors.append({("generation" if k == "design" else k): v for k, v in errors.items()})
+        if any(line_errors):
+            raise OrderLinesInvalid(line_errors)
+        order = order_place(
+            cart=cart,
+            checkout_token=uuid.uuid4(),
+            full_name=full_name,
+            email=email,
+            address_line1=address_line1,
+            address_line2=address_line2,
+            city=city,
+            postcode=postcode,
+            country=country,
+            user=user,
+            session_key=session_key,
+        )
+        cart.delete()
     return order

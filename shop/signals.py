@@ -7,7 +7,6 @@ from django.dispatch import receiver
 @receiver(user_logged_in)
 def merge_visitor_data(sender, request, user, **kwargs) -> None:
     from personalization.services import generations_claim_for_user
-
     from personalization.visitors import SESSION_KEY
 
     from .services import cart_merge_into_user

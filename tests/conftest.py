@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.worker_fixtures"]
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 

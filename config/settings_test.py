@@ -1,0 +1,18 @@
+"""Settings for the test suite: the production settings with a throwaway key and a fast hasher.
+
+DEBUG stays off, as in production; DATABASE_URL / REDIS_URL / AWS_* from the environment still
+select PostgreSQL, Redis and S3 (as .ci/run does)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-django-checks-0123456789")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # One file per test run (a real worker process opens it too); runs side by side never collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405

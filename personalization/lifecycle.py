@@ -1,0 +1,201 @@
+"""The worker's side of the request state machine: claim, heartbeat, finish, fail, sweep.
+
+Every transition is a compare-and-set UPDATE on the row's status, so a task delivered twice, a
+cancel racing a worker, or two workers racing for a row all resolve in the database.
+
+    queued --claim--> running --succeed--> succeeded
+      ^                  |  \\--fail------> failed
+      |                  |   \\-cancel----> cancelled
+      \\---sweep (lease expired, attempts left)   (no attempts left: failed "worker_lost")
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .conf import conf
+from .models import GenerationRequest
+
+logger = logging.getLogger(__name__)
+Status = GenerationRequest.Status
+
+
+def _lease_until():
+    return timezone.now() + timedelta(seconds=conf.LEASE_SECONDS)
+
+
+def generation_claim(*, request_id, worker: str) -> GenerationRequest | None:
+    """Queued -> running, attempts counted at claim time. None when someone else has it."""
+    now = timezone.now()
+    claimed = GenerationRequest.objects.filter(
+        pk=request_id, status=Status.QUEUED, cancel_requested=False
+    ).update(
+        status=Status.RUNNING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS),
+        worker=worker,
+        started_at=now,
+        progress_step=0,
+    )
+    if not claimed:
+        return None
+    return GenerationRequest.objects.select_related("brand", "product", "material", "style").get(
+        pk=request_id
+    )
+
+
+def generation_claim_next(*, worker: str) -> GenerationRequest | None:
+    """Claim the oldest queued request (a wake-up whose own row was already taken helps the queue)."""
+    for pk in (
+        GenerationRequest.objects.filter(status=Status.QUEUED, cancel_requested=False)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:5]
+    ):
+        claimed = generation_claim(request_id=pk, worker=worker)
+        if claimed is not None:
+            return claimed
+    return None
+
+
+def compatible_waiting(*, first: GenerationRequest, limit_images: int) -> list:
+    """Queued requests that can share first's pipeline call (dynamic batching), oldest first."""
+    if first.reference_image or limit_images <= first.variations:
+        return []
+    lora = first.brand.lora_weights.name or ""
+    candidates = (
+        GenerationRequest.objects.filter(
+            status=Status.QUEUED,
+            cancel_requested=False,
+            model_name=first.model_name,
+            width=first.width,
+            height=first.height,
+            steps=first.steps,
+            guidance_scale=first.guidance_scale,
+            reference_sha256="",
+        )
+        .exclude(pk=first.pk)
+        .select_related("brand")
+        .order_by("created_at")[:32]
+    )
+    chosen, images = [], first.variations
+    for candidate in candidates:
+        if (candidate.brand.lora_weights.name or "") != lora:
+            continue
+        if lora and candidate.brand.lora_scale != first.brand.lora_scale:
+            continue
+        if images + candidate.variations > limit_images:
+            break
+        chosen.append(candidate.pk)
+        images += candidate.variations
+    return chosen
+
+
+def generation_heartbeat(*, request_ids, worker: str, step: int | None = None, preview_names=None) -> set:
+    """Extend the leases and record progress; returns the ids whose cancel was requested."""
+    preview_names = preview_names or {}
+    until = _lease_until()
+    rows = GenerationRequest.objects.filter(pk__in=request_ids, status=Status.RUNNING, worker=worker)
+    for request_id in request_ids:
+        fields = {"lease_expires_at": until}
+        if step is not None:
+            fields["progress_step"] = step
+        if request_id in preview_names:
+            fields["preview"] = preview_names[request_id]
+        rows.filter(pk=request_id).update(**fields)
+    return set(
+        GenerationRequest.objects.filter(pk__in=request_ids)
+        .filter(Q(cancel_requested=True) | ~Q(status=Status.RUNNING) | ~Q(worker=worker))
+        .values_list("pk", flat=True)
+    )
+
+
+def generation_succeed(*, request_id, worker: str) -> bool:
+    now = timezone.now()
+    return bool(
+        GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING, worker=worker).update(
+            status=Status.SUCCEEDED,
+            finished_at=now,
+            progress_step=F("progress_total"),
+            lease_expires_at=None,
+            error_code="",
+            error_message="",
+        )
+    )
+
+
+def generation_fail(*, request_id, worker: str | None, code: str, message: str) -> bool:
+    rows = GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING)
+    if worker is not None:
+        rows = rows.filter(worker=worker)
+    return bool(
+        rows.update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            error_code=code,
+            error_message=message,
+        )
+    )
+
+
+def generation_mark_cancelled(*, request_id, worker: str) -> bool:
+    return bool(
+        GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING, worker=worker).update(
+            status=Status.CANCELLED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            error_code="cancelled",
+            error_message="Cancelled by the customer.",
+        )
+    )
+
+
+def sweep_expired_leases(*, now=None) -> dict:
+    """Requeue rows whose worker died (lease expired) or fail them after MAX_ATTEMPTS; re-wake
+    queued rows that waited long (a lost queue message). Returns counts."""
+    from .queue import enqueue_generation
+
+    now = now or timezone.now()
+    expired = GenerationRequest.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now)
+    failed = 0
+    for row in expired.filter(attempts__gte=conf.MAX_ATTEMPTS).only("pk", "attempts"):
+        failed += GenerationRequest.objects.filter(
+            pk=row.pk, status=Status.RUNNING, lease_expires_at__lt=now
+        ).update(
+            status=Status.FAILED,
+            finished_at=now,
+            lease_expires_at=None,
+            error_code="worker_lost",
+            error_message=(
+                f"The image worker stopped {row.attempts} times while making this design, so we gave up. "
+                "Try a simpler description or fewer variations, or contact the shop."
+            ),
+        )
+    requeued_ids = []
+    for row in expired.filter(attempts__lt=conf.MAX_ATTEMPTS).only("pk"):
+        if GenerationRequest.objects.filter(
+            pk=row.pk, status=Status.RUNNING, lease_expires_at__lt=now
+        ).update(status=Status.QUEUED, lease_expires_at=None, worker="", progress_step=0):
+            requeued_ids.append(row.pk)
+    # Queued rows nobody picked up for a while: the queue message may be lost (the row is the
+    # truth). Wake each at most once per 2 leases (lease_expires_at doubles as "next wake-up").
+    rewoken = []
+    stale = GenerationRequest.objects.filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
+        status=Status.QUEUED,
+        created_at__lt=now - timedelta(seconds=conf.LEASE_SECONDS * 2),
+    ).values_list("pk", flat=True)[:100]
+    for pk in stale:
+        if pk not in requeued_ids and GenerationRequest.objects.filter(pk=pk, status=Status.QUEUED).update(
+            lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS * 2)
+        ):
+            rewoken.append(pk)
+    for pk in [*requeued_ids, *rewoken]:
+        enqueue_generation(pk)
+    if failed or requeued_ids:
+        logger.warning(
+            "sweep: %s requeued, %s failed after %s attempts", len(requeued_ids), failed, conf.MAX_ATTEMPTS
+        )
+    return {"requeued": len(requeued_ids), "failed": failed, "rewoken": len(rewoken)}

@@ -1,0 +1,71 @@
+"""Run the GPU worker: a django-q2 cluster named "gpu" (one worker process per GPU, the model
+loaded inside that process, no recycling) plus the lease sweeper, supervised together.
+
+    python manage.py run_gpu_worker                # one GPU (or the CPU)
+    python manage.py run_gpu_worker --gpus 0,1     # one cluster per GPU, pinned by CUDA_VISIBLE_DEVICES
+
+Equivalent by hand: `Q_CLUSTER_NAME=gpu python manage.py qcluster` and
+`python manage.py sweep_generations --loop 10`.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from personalization.conf import conf
+from personalization.lifecycle import sweep_expired_leases
+
+
+class Command(BaseCommand):
+    help = "Start the GPU worker (django-q2 cluster 'gpu') and the lease sweeper; Ctrl-C stops both."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--gpus", default="", help="Comma-separated GPU indices: one worker process each."
+        )
+        parser.add_argument("--sweep-interval", type=float, default=None, help="Seconds between sweeps.")
+
+    def handle(self, *args, gpus: str, sweep_interval: float | None, **options):
+        interval = sweep_interval if sweep_interval is not None else float(conf.SWEEP_INTERVAL_SECONDS)
+        children = []
+        for gpu in [g.strip() for g in gpus.split(",") if g.strip()] or [None]:
+            env = {**os.environ, "Q_CLUSTER_NAME": conf.GPU_CLUSTER}
+            if gpu is not None:
+                env["CUDA_VISIBLE_DEVICES"] = gpu
+            children.append(subprocess.Popen([sys.executable, sys.argv[0], "qcluster"], env=env))
+        self.stdout.write(
+            f"GPU worker: {len(children)} cluster(s) '{conf.GPU_CLUSTER}', model {conf.MODEL}"
+            + (" (DEMO MODEL: random weights, pictures are noise)" if conf.DEMO_MODEL else "")
+        )
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                close_old_connections()
+                try:
+                    sweep_expired_leases()
+                except Exception as exc:  # a database hiccup must not stop the worker
+                    self.stderr.write(f"sweep failed: {exc}")
+                deadline = time.monotonic() + interval
+                while not stopping and time.monotonic() < deadline:
+                    time.sleep(0.2)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()

@@ -1,0 +1,222 @@
+"""The GPU worker's loop body: claim a request (plus compatible waiting ones), run ONE batched
+pipeline call with live progress, previews and cancellation, then score, re-seed once if off-brand,
+composite mockups and store everything. Runs only inside the worker process (imports torch)."""
+
+import logging
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from . import lifecycle, postprocess
+from .conf import conf
+from .models import GenerationRequest
+
+logger = logging.getLogger(__name__)
+
+OOM_MESSAGE = (
+    "The image server ran out of GPU memory while making this design. "
+    "Try again with fewer variations or a smaller size."
+)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def engine():
+    from .engine.core import get_engine
+
+    return get_engine(str(conf.MODEL), device=conf.DEVICE, dtype=conf.DTYPE, compile=conf.COMPILE)
+
+
+def ensure_loaded():
+    """Load the pipeline (once per process) and return it."""
+    return engine().pipeline
+
+
+def _local_path(field) -> str:
+    """A local file for a stored file (LoRA weights may live in S3)."""
+    try:
+        return field.path
+    except NotImplementedError:
+        cache = Path(tempfile.gettempdir()) / "personalization-cache"
+        cache.mkdir(exist_ok=True)
+        target = cache / field.name.replace("/", "_")
+        if not target.exists():
+            with field.open("rb") as fh:
+                target.write_bytes(fh.read())
+        return str(target)
+
+
+def job_for(req: GenerationRequest, *, seeds: list[int] | None = None):
+    from .engine.core import Job
+
+    reference = None
+    if req.reference_image:
+        with req.reference_image.open("rb") as fh:
+            reference = Image.open(fh)
+            reference.load()
+    brand = req.brand
+    return Job(
+        prompt=req.optimized_prompt,
+        negative_prompt=req.negative_prompt,
+        seeds=seeds if seeds is not None else [req.seed + i for i in range(req.variations)],
+        steps=req.steps,
+        guidance_scale=req.guidance_scale,
+        width=req.width,
+        height=req.height,
+        reference_image=reference,
+        strength=req.strength,
+        lora_path=_local_path(brand.lora_weights) if brand.lora_weights else None,
+        lora_scale=brand.lora_scale,
+    )
+
+
+def reseed(seed: int, index: int) -> int:
+    """The automatic re-seed for an off-brand variation: deterministic, far from the original."""
+    return (seed + 0x9E3779B1 * (index + 1)) % 2**32
+
+
+class _Progress:
+    """on_step for one batched call: throttled progress + previews, cancellation every step."""
+
+    def __init__(self, batch: list[GenerationRequest], worker: str):
+        self.batch = {req.pk: req for req in batch}
+        self.offsets, offset = {}, 0
+        for req in batch:
+            self.offsets[req.pk] = offset
+            offset += req.variations
+        self.active = set(self.batch)
+        self.cancelled: set = set()
+        self.worker = worker
+        self.last = 0.0
+
+    def __call__(self, step: int, total: int, latents) -> None:
+        from .engine.core import GenerationCancelled, latents_to_preview
+
+        now = time.monotonic()
+        if now - self.last >= conf.PROGRESS_INTERVAL or step == total:
+            self.last = now
+            previews = latents_to_preview(latents, size=conf.PREVIEW_SIZE)
+            names = {
+                pk: postprocess.store_preview(self.batch[pk], previews[self.offsets[pk]])
+                for pk in self.active
+            }
+            GenerationRequest.objects.filter(pk__in=self.active).update(progress_total=total)
+            stop = lifecycle.generation_heartbeat(
+                request_ids=list(self.active), worker=self.worker, step=step, preview_names=names
+            )
+        else:
+            stop = set(
+                GenerationRequest.objects.filter(pk__in=self.active, cancel_requested=True).values_list(
+                    "pk", flat=True
+                )
+            )
+        for pk in stop & self.active:
+            lifecycle.generation_mark_cancelled(request_id=pk, worker=self.worker)
+            self.active.discard(pk)
+            self.cancelled.add(pk)
+        if not self.active:
+            raise GenerationCancelled(f"cancelled at step {step} of {total}")
+
+
+def run(request_id) -> str:
+    """The django-q2 task body. Returns a short summary (stored by django-q2)."""
+    worker = worker_name()
+    ensure_loaded()  # load the model before claiming: loading time never eats into a lease
+    first = lifecycle.generation_claim(request_id=request_id, worker=worker)
+    if first is None:
+        first = lifecycle.generation_claim_next(worker=worker)
+        if first is None:
+            return "nothing to do"
+    batch = [first]
+    for pk in lifecycle.compatible_waiting(first=first, limit_images=conf.MAX_BATCH_IMAGES):
+        claimed = lifecycle.generation_claim(request_id=pk, worker=worker)
+        if claimed is not None:
+            batch.append(claimed)
+    return run_batch(batch, worker=worker)
+
+
+def run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
+    from .engine.core import EngineOutOfMemory, GenerationCancelled
+
+    progress = _Progress(batch, worker)
+    started = time.monotonic()
+    try:
+        eng = engine()
+        results = eng.generate([job_for(req) for req in batch], on_step=progress)
+    except GenerationCancelled:
+        return f"cancelled {len(progress.cancelled)}"
+    except EngineOutOfMemory:
+        for req in batch:
+            lifecycle.generation_fail(request_id=req.pk, worker=worker, code="gpu_oom", message=OOM_MESSAGE)
+        return "gpu_oom"
+    except Exception as exc:
+        logger.exception("generation failed for %s", [req.pk for req in batch])
+        for req in batch:
+            lifecycle.generation_fail(
+                request_id=req.pk,
+                worker=worker,
+                code="generation_error",
+                message=f"The image could not be generated ({type(exc).__name__}). Please try again.",
+            )
+        return "generation_error"
+    per_image = (time.monotonic() - started) / max(1, sum(req.variations for req in batch))
+    done = 0
+    for req, images in zip(batch, results, strict=True):
+        if req.pk not in progress.active:
+            continue
+        try:
+            finish_request(req, images, eng=eng, worker=worker, per_image=per_image)
+            done += 1
+        except Exception as exc:  # one bad row must not sink the others of its batch
+            logger.exception("post-processing failed for %s", req.pk)
+            lifecycle.generation_fail(
+                request_id=req.pk,
+                worker=worker,
+                code="postprocess_error",
+                message=f"The design was generated but could not be finished ({type(exc).__name__}).",
+            )
+    return f"succeeded {done} of {len(batch)}"
+
+
+def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_image: float) -> None:
+    """Score each variation, re-seed once when it is off-brand, store it, then mark succeeded."""
+    from .engine.core import EngineOutOfMemory
+
+    if req.scheduler_name != eng.scheduler_name:
+        req.scheduler_name = eng.scheduler_name
+        GenerationRequest.objects.filter(pk=req.pk).update(scheduler_name=eng.scheduler_name)
+    for index, image in enumerate(images):
+        seed = req.seed + index
+        image = postprocess.harmonized(image, req)
+        score, flags = postprocess.assess(image, req)
+        seconds, reseeded_from = per_image, None
+        if postprocess.below_minimum(score, flags, req) and req.brand.min_consistency_score > 0:
+            t0 = time.monotonic()
+            new_seed = reseed(seed, index)
+            try:
+                [[candidate]] = eng.generate([job_for(req, seeds=[new_seed])])
+            except EngineOutOfMemory:
+                candidate = None
+            if candidate is not None:
+                candidate = postprocess.harmonized(candidate, req)
+                new_score, new_flags = postprocess.assess(candidate, req)
+                if (new_score or 0) > (score or 0) or (flags and not new_flags):
+                    image, score, flags, reseeded_from, seed = candidate, new_score, new_flags, seed, new_seed
+            seconds += time.monotonic() - t0
+        postprocess.store_variation(
+            req=req,
+            index=index,
+            image=image,
+            seed=seed,
+            score=score,
+            flags=flags,
+            reseeded_from=reseeded_from,
+            seconds=seconds,
+        )
+    lifecycle.generation_succeed(request_id=req.pk, worker=worker)

@@ -1,0 +1,127 @@
+"""A REAL GPU worker for tests: `python manage.py run_gpu_worker` (django-q2 cluster "gpu" + the
+lease sweeper) on the test database, with the tiny random-weight pipeline. No mocks."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(condition, *, timeout: float = 60.0, interval: float = 0.1, message: str = "condition"):
+    """Poll `condition()` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def database_url_for_workers() -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    user = s.get("USER") or ""
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    host = s.get("HOST") or "127.0.0.1"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{user}{password}@{host}{port}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    from personalization.engine.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd21")
+
+
+@pytest.fixture
+def tiny_model(settings, tiny_model_dir):
+    """Point the plugin at the tiny pipeline with small sizes, in this process."""
+    settings.PERSONALIZATION = {
+        **settings.PERSONALIZATION,
+        "MODEL": str(tiny_model_dir),
+        "DEMO_MODEL": True,
+        "DEVICE": "cpu",
+        "DTYPE": "float32",
+        "SIZES": (64, 128, 512),
+        "DEFAULT_SIZE": 128,
+        "DEFAULT_STEPS": 4,
+        "PROGRESS_INTERVAL": 0.2,
+        "LEASE_SECONDS": 4,
+        "MAX_ATTEMPTS": 3,
+    }
+    return tiny_model_dir
+
+
+class WorkerHandle:
+    def __init__(self, proc: subprocess.Popen, log: Path, media_root: Path):
+        self.proc = proc
+        self.log = log
+        self.media_root = media_root
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def _worker_process(django_db_setup, django_db_blocker, tiny_model_dir, tmp_path_factory):
+    """One real worker process for the whole session (it polls the test database)."""
+    with django_db_blocker.unblock():
+        database_url = database_url_for_workers()
+    from django.conf import settings
+
+    base = tmp_path_factory.mktemp("worker")
+    media_root = base / "media"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PERSONALIZATION_MODEL": str(tiny_model_dir),
+        "PERSONALIZATION_DEVICE": "cpu",
+        "PERSONALIZATION_DTYPE": "float32",
+        "PERSONALIZATION_LEASE_SECONDS": "4",
+        "PERSONALIZATION_MAX_ATTEMPTS": "3",
+        "PERSONALIZATION_SWEEP_INTERVAL": "0.5",
+        "PERSONALIZATION_PROGRESS_INTERVAL": "0.2",
+        "MEDIA_ROOT": str(media_root),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
+    assert settings.PERSONALIZATION is not None
+    log = base / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "run_gpu_worker", "--sweep-interval", "0.5"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    yield WorkerHandle(proc, log, media_root)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def gpu_worker(_worker_process, transactional_db, tiny_model, settings):
+    """The session's real worker, with this test's storage pointed where the worker writes."""
+    assert _worker_process.proc.poll() is None, _worker_process.output()[-3000:]
+    settings.MEDIA_ROOT = str(_worker_process.media_root)
+    yield _worker_process
