@@ -1,0 +1,151 @@
+"""The worker's code path run in this process (real tiny pipeline, real database), for what needs
+a hook into the pipeline: out-of-memory, batching, the result cache and brand LoRAs."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from personalization import worker
+from personalization.engine.core import SCHEDULER_NAME
+from personalization.models import GenerationRequest
+from personalization.services import SCHEDULER_NAME as SERVICE_SCHEDULER_NAME
+from personalization.services import generation_request_create
+from tests.factories import make_brand, make_product
+
+pytestmark = pytest.mark.django_db
+Status = GenerationRequest.Status
+
+
+@pytest.fixture
+def engine(tiny_model):
+    return worker.engine()
+
+
+@pytest.fixture
+def product(tiny_model):
+    p = make_product()
+    p.brand.min_consistency_score = 0
+    p.brand.save()
+    return p
+
+
+def submit(product, **kw) -> GenerationRequest:
+    params = {
+        "base_color": "White",
+        "description": "Geometric wolf head made of triangles",
+        "steps": 3,
+        "size": 64,
+    }
+    params.update(kw)
+    return generation_request_create(product=product, **params)
+
+
+def pixels(field) -> np.ndarray:
+    with field.open("rb") as fh:
+        return np.asarray(Image.open(io.BytesIO(fh.read())).convert("RGB"), dtype=np.float32)
+
+
+def test_scheduler_names_agree():
+    assert SCHEDULER_NAME == SERVICE_SCHEDULER_NAME
+
+
+def test_out_of_memory_fails_with_gpu_oom_and_the_next_request_succeeds(product, engine, monkeypatch):
+    unet = engine.pipeline.unet
+    original = unet.forward
+    calls = {"n": 0}
+
+    def forward_that_runs_out_of_memory(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(unet, "forward", forward_that_runs_out_of_memory)
+    first = submit(product, seed=1)
+    worker.run(first.pk)
+    first.refresh_from_db()
+    assert first.status == Status.FAILED and first.error_code == "gpu_oom"
+    assert "GPU memory" in first.error_message
+
+    second = submit(product, seed=2)
+    worker.run(second.pk)
+    second.refresh_from_db()
+    assert second.status == Status.SUCCEEDED and second.images.count() == 1
+
+
+def test_cache_hit_runs_no_pipeline(product, engine, monkeypatch, django_capture_on_commit_callbacks):
+    first = submit(product, seed=3, variations=2)
+    worker.run(first.pk)
+    first.refresh_from_db()
+    assert first.status == Status.SUCCEEDED
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the pipeline must not run on a cache hit")
+
+    monkeypatch.setattr(engine, "generate", must_not_run)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        again = submit(product, seed=3, variations=2)
+    assert callbacks == []  # nothing queued
+    assert again.status == Status.SUCCEEDED and again.cache_source_id == first.pk
+    assert [i.image.name for i in again.images.all()] == [i.image.name for i in first.images.all()]
+    # A different seed is a different request.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        other = submit(product, seed=4, variations=2)
+    assert other.status == Status.QUEUED and len(callbacks) == 1
+
+
+def test_batched_run_gives_the_same_images_as_unbatched_runs(product, engine, monkeypatch):
+    a = submit(product, seed=10, description="Sunset landscape with mountains")
+    b = submit(product, seed=20, variations=2, description="Constellation map of the northern sky in gold")
+    calls = []
+    original = engine.generate
+
+    def counting_generate(jobs, **kwargs):
+        calls.append(len(jobs))
+        return original(jobs, **kwargs)
+
+    monkeypatch.setattr(engine, "generate", counting_generate)
+    worker.run(a.pk)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert calls == [2]  # both requests in ONE pipeline call
+    assert a.status == b.status == Status.SUCCEEDED and a.worker == b.worker
+
+    batched = {(r.pk, i.index): pixels(i.image) for r in (a, b) for i in r.images.all()}
+    for req in (a, b):
+        GenerationRequest.objects.filter(pk=req.pk).update(cache_key="forced-rerun")
+        alone = submit(product, seed=req.seed, variations=req.variations, description=req.description)
+        worker.run(alone.pk)
+        alone.refresh_from_db()
+        assert alone.status == Status.SUCCEEDED
+        for image in alone.images.all():
+            np.testing.assert_allclose(pixels(image.image), batched[(req.pk, image.index)], atol=2)
+    assert calls[1:] == [1, 1]
+
+
+def test_brand_lora_is_applied_for_its_brand_only(tiny_model, engine, tmp_path):
+    from personalization.engine.tiny import build_tiny_lora
+
+    lora_file = build_tiny_lora(tiny_model, tmp_path / "brand.safetensors")
+    plain = make_product(brand=make_brand(min_consistency_score=0))
+    branded = make_product(brand=make_brand(min_consistency_score=0, lora_scale=1.0))
+    branded.brand.lora_weights.save("brand.safetensors", ContentFile(lora_file.read_bytes()))
+
+    base = submit(plain, seed=42)
+    worker.run(base.pk)
+    with_lora = submit(branded, seed=42)
+    worker.run(with_lora.pk)
+    GenerationRequest.objects.filter(pk=base.pk).update(cache_key="forced-rerun")
+    base_again = submit(plain, seed=42)
+    worker.run(base_again.pk)
+
+    for r in (base, with_lora, base_again):
+        r.refresh_from_db()
+        assert r.status == Status.SUCCEEDED, r.error_message
+    base_px = pixels(base.images.get().image)
+    assert np.abs(pixels(with_lora.images.get().image) - base_px).mean() > 1.0
+    np.testing.assert_allclose(pixels(base_again.images.get().image), base_px, atol=1)
