@@ -1,0 +1,107 @@
+"""``Idempotency-Key`` for POST endpoints: a retry with the same key and body replays the first
+response; the same key with another body answers 409.
+
+The stored response is written in the same transaction as the rows the request created, so either
+both exist or neither does. Two concurrent requests with one key race on the unique constraint
+(user, scope, key): the loser's transaction rolls back (its rows vanish) and it replays the winner.
+Only final outcomes are stored (2xx and 422); a 400, 409 or 429 may succeed when retried.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from personalization.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADER = "Idempotent-Replayed"
+STORED_HEADERS = ("Location",)
+
+
+class IdempotencyConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This Idempotency-Key was already used with a different request body."
+    default_code = "idempotency_conflict"
+
+
+def _file_digest(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def request_fingerprint(request) -> str:
+    """A hash of the parsed body: key order, JSON spacing and multipart boundaries do not count."""
+    data = request.data
+    if hasattr(data, "lists"):  # form or multipart: every value, files by content
+        items = sorted(
+            (key, _file_digest(value) if isinstance(value, UploadedFile) else str(value))
+            for key, values in data.lists()
+            for value in values
+        )
+        canonical = json.dumps(items)
+    else:
+        canonical = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(f"{request.content_type}\n{canonical}".encode()).hexdigest()
+
+
+def _stored(*, user, scope: str, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
+
+
+def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
+    if stored.request_hash != fingerprint:
+        raise IdempotencyConflict()
+    headers = {**stored.response_headers, REPLAYED_HEADER: "true"}
+    return Response(stored.response_body, status=stored.response_status, headers=headers)
+
+
+def _key_from(request) -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError({HEADER: [f"Send 1 to {MAX_KEY_LENGTH} printable characters."]})
+    return key
+
+
+def idempotent(request, *, scope: str, handler: Callable[[], Response]) -> Response:
+    """Run ``handler`` (which calls one service and returns the Response) at most once per key."""
+    key = _key_from(request)
+    if key is None:
+        return handler()
+    fingerprint = request_fingerprint(request)
+    try:
+        with transaction.atomic():
+            stored = _stored(user=request.user, scope=scope, key=key)
+            if stored is not None:
+                return _replay(stored, fingerprint)
+            response = handler()
+            if 200 <= response.status_code < 300 or response.status_code == 422:
+                IdempotencyKey.objects.create(
+                    user=request.user,
+                    scope=scope,
+                    key=key,
+                    request_hash=fingerprint,
+                    response_status=response.status_code,
+                    response_body=json.loads(JSONRenderer().render(response.data)),
+                    response_headers={h: response[h] for h in STORED_HEADERS if h in response},
+                )
+            return response
+    except IntegrityError:
+        # A concurrent request with the same key committed first: this one's rows are rolled back.
+        stored = _stored(user=request.user, scope=scope, key=key)
+        if stored is None:
+            raise
+        return _replay(stored, fingerprint)

@@ -1,0 +1,227 @@
+"""The generation API: thin views that parse input, call one service and render the answer."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from personalization import selectors
+from personalization.models import GenerationRequest
+from personalization.services import (
+    InvalidTransition,
+    QuotaExceeded,
+    generation_request_cancel,
+    generation_request_create,
+    generation_request_rate,
+)
+
+from .errors import (
+    Conflict,
+    PolicyRejectionSerializer,
+    QuotaExceededError,
+    error_responses,
+    field_errors_serializer,
+    validation_error,
+)
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import idempotent
+from .parsers import JSONParser
+from .serializers import GenerationCreateSerializer, GenerationSerializer, RatingSerializer
+from .throttles import AuthTokenThrottle, GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string (e.g. a UUID) up to 255 characters. A retry with the same key and "
+    "body replays the first response (with `Idempotent-Replayed: true`); another body answers 409.",
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[202, 422],
+    description="URL of the generation request.",
+)
+
+GenerationCreateErrorSerializer = field_errors_serializer(
+    "GenerationCreateError",
+    [
+        "product",
+        "base_color",
+        "description",
+        "style",
+        "material",
+        "reference_image",
+        "steps",
+        "guidance_scale",
+        "seed",
+        "variations",
+        "strength",
+        "size",
+        IDEMPOTENCY_HEADER,
+    ],
+)
+RatingErrorSerializer = field_errors_serializer("RatingError", ["rating"])
+AuthTokenErrorSerializer = field_errors_serializer("AuthTokenError", ["username", "password"])
+
+
+class AuthTokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (one token per user)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (AuthTokenThrottle,)
+    parser_classes = (JSONParser, FormParser, MultiPartParser)
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary="Get an API token",
+        description="Send it as `Authorization: Token <key>` on every other call.",
+        tags=["auth"],
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+            400: AuthTokenErrorSerializer,
+            **error_responses(429),
+        },
+        parameters=[RETRY_AFTER],
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's design requests. Another customer's request answers 404, never 403."""
+
+    serializer_class = GenerationSerializer
+    parser_classes = (JSONParser,)
+
+    def get_queryset(self):
+        return selectors.generations_for(user=self.request.user)
+
+    def get_parsers(self):
+        # Only a design request may carry a reference image (multipart or form).
+        request = getattr(self, "request", None)
+        action = getattr(self, "action_map", {}).get(request.method.lower()) if request is not None else None
+        if action == "create":
+            return [JSONParser(), MultiPartParser(), FormParser()]
+        return super().get_parsers()
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [GenerationSubmitUserThrottle(), GenerationSubmitIPThrottle()]
+        return super().get_throttles()
+
+    def _representation(self, generation: GenerationRequest) -> dict:
+        return GenerationSerializer(generation, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        summary="List my generation requests",
+        description="The caller's own requests, newest first, paginated.",
+        tags=["generations"],
+        responses={200: GenerationSerializer(many=True), **error_responses(401, 404)},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Get a generation request",
+        description="Status (queued, running, succeeded, failed, rejected, cancelled), progress (0..1), "
+        "queue position, ETA, images, timings and the error, if any. Poll it until the status is final.",
+        tags=["generations"],
+        responses={200: GenerationSerializer, **error_responses(401, 404)},
+    )
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Request a personalized design",
+        description="Validates the request, checks the content policy and the daily quota, builds the "
+        "prompts and queues the generation. 202 with the request and a `Location` to poll; 422 when the "
+        "content policy rejects it.",
+        tags=["generations"],
+        request={
+            "application/json": GenerationCreateSerializer,
+            "multipart/form-data": GenerationCreateSerializer,
+            "application/x-www-form-urlencoded": GenerationCreateSerializer,
+        },
+        parameters=[IDEMPOTENCY_PARAMETER, LOCATION, RETRY_AFTER],
+        responses={
+            202: GenerationSerializer,
+            400: GenerationCreateErrorSerializer,
+            422: OpenApiResponse(PolicyRejectionSerializer, description="Rejected by the content policy."),
+            **error_responses(401, 409, 429),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        return idempotent(request, scope="generations.create", handler=lambda: self._create(request))
+
+    def _create(self, request) -> Response:
+        serializer = GenerationCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        try:
+            generation = generation_request_create(customer=request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise validation_error(exc) from exc
+        except QuotaExceeded as exc:
+            raise QuotaExceededError(wait=exc.retry_after, detail=str(exc)) from exc
+        location = reverse("api:generation-detail", kwargs={"pk": generation.pk}, request=request)
+        if generation.status == GenerationRequest.Status.REJECTED:
+            body = {
+                "code": generation.error_code,
+                "message": generation.error_message,
+                "id": str(generation.pk),
+            }
+            return Response(body, status=422, headers={"Location": location})
+        return Response(
+            self._representation(generation), status=status.HTTP_202_ACCEPTED, headers={"Location": location}
+        )
+
+    @extend_schema(
+        summary="Cancel a generation request",
+        description="A queued request is cancelled at once (200). A running one stops within one "
+        "denoising step (202 while it winds down). A finished request answers 409.",
+        tags=["generations"],
+        request=None,
+        responses={200: GenerationSerializer, 202: GenerationSerializer, **error_responses(401, 404, 409)},
+    )
+    def cancel(self, request, *args, **kwargs):
+        try:
+            generation = generation_request_cancel(generation=self.get_object())
+        except InvalidTransition as exc:
+            raise Conflict(str(exc)) from exc
+        code = status.HTTP_200_OK if generation.status == GenerationRequest.Status.CANCELLED else 202
+        return Response(self._representation(generation), status=code)
+
+    @extend_schema(
+        summary="Rate a finished design",
+        description="1 to 5; only a succeeded request can be rated (409 otherwise). "
+        "Rating again replaces it.",
+        tags=["generations"],
+        request=RatingSerializer,
+        responses={200: GenerationSerializer, 400: RatingErrorSerializer, **error_responses(401, 404, 409)},
+    )
+    def rating(self, request, *args, **kwargs):
+        generation = self.get_object()
+        serializer = RatingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            generation = generation_request_rate(
+                generation=generation, rating=serializer.validated_data["rating"]
+            )
+        except DjangoValidationError as exc:
+            raise validation_error(exc) from exc
+        except InvalidTransition as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(self._representation(generation))
