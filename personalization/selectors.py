@@ -64,3 +64,59 @@ def eta_seconds(generation: GenerationRequest) -> float | None:
         (r.steps - r.progress_step) * r.variations for r in ahead.only("steps", "progress_step", "variations")
     )
     return round((work_ahead + remaining) * per_step, 1)
+
+
+def category_report(*, since=None, until=None) -> list[dict]:
+    """The paper's Table 2 from stored requests, one row per product category: requests, average
+    generation time (s, succeeded and not answered from cache), average brand consistency (0-100,
+    over generated images) and average customer rating (1-5). Rows sorted by category name."""
+    from django.db.models import Count, DurationField, ExpressionWrapper, Q
+
+    from .models import GenerationImage
+
+    requests = GenerationRequest.objects.all()
+    if since is not None:
+        requests = requests.filter(created_at__gte=since)
+    if until is not None:
+        requests = requests.filter(created_at__lt=until)
+    key = "product__category__name"
+    duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    timed = Q(status=Status.SUCCEEDED, cache_source=None, started_at__isnull=False, finished_at__isnull=False)
+    rows = {
+        row[key]: row
+        for row in requests.values(key).annotate(
+            requests=Count("pk"),
+            succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+            rejected=Count("pk", filter=Q(status=Status.REJECTED)),
+            avg_duration=Avg(duration, filter=timed),
+            avg_rating=Avg("rating"),
+            ratings=Count("rating"),
+        )
+    }
+    scores = {
+        row["request__" + key]: row["avg"]
+        for row in GenerationImage.objects.filter(request__in=requests, brand_consistency__isnull=False)
+        .values("request__" + key)
+        .annotate(avg=Avg("brand_consistency"))
+    }
+    report = []
+    for category in sorted(rows, key=lambda c: c or ""):
+        row = rows[category]
+        seconds = row["avg_duration"]
+        if seconds is not None and hasattr(seconds, "total_seconds"):
+            seconds = seconds.total_seconds()
+        elif seconds is not None:
+            seconds = float(seconds) / 1e6
+        report.append(
+            {
+                "category": category or "(none)",
+                "requests": row["requests"],
+                "succeeded": row["succeeded"],
+                "rejected": row["rejected"],
+                "avg_generation_seconds": None if seconds is None else round(seconds, 2),
+                "avg_brand_consistency": None if scores.get(category) is None else round(scores[category], 1),
+                "avg_rating": None if row["avg_rating"] is None else round(row["avg_rating"], 2),
+                "ratings": row["ratings"],
+            }
+        )
+    return report
