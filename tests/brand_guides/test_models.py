@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from brand_guides.models import Brand, MaterialPreset, PaletteColor, StylePreset, Typography
 from tests.factories import make_brand, make_material, make_style
@@ -18,7 +18,8 @@ def assert_invalid(obj, field: str | None = None) -> None:
 
 
 def assert_db_refuses(model, **fields) -> None:
-    with pytest.raises(IntegrityError), transaction.atomic():
+    # A check or unique constraint (IntegrityError), or PostgreSQL's varchar length (DataError).
+    with pytest.raises((IntegrityError, DataError)), transaction.atomic():
         model.objects.create(**fields)
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from shop.models import BaseColor, Cart, CartLine, Category, Order, OrderLine, Product
 from tests.factories import make_brand, make_category, make_product
@@ -22,7 +22,8 @@ def assert_invalid(obj, field: str | None = None) -> None:
 
 def assert_db_refuses(model, **fields) -> None:
     """The database itself refuses the row (a save that skips validation)."""
-    with pytest.raises(IntegrityError), transaction.atomic():
+    # A check or unique constraint (IntegrityError), or PostgreSQL's varchar length (DataError).
+    with pytest.raises((IntegrityError, DataError)), transaction.atomic():
         model.objects.create(**fields)
 
 
