@@ -236,6 +236,9 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = ("number", "checkout_token", "total", "created_at")
     inlines = [OrderLineInline]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # orders are placed by shop.services.order_place (checkout) only
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_line_count=Count("lines"))
 
