@@ -1,0 +1,263 @@
+"""Generation speed, measured on the production code path.
+
+    python -m personalization.engine.bench --arch sd21 --size 768 --steps 25 --batch 1,2,4 --device auto
+
+"sd21" is the full-size Stable Diffusion 2.1 architecture with random weights (same compute as the
+real model; the pictures are noise); "tiny" is the test pipeline. Every image runs real classifier-free
+guidance (guidance 7.5: two UNet passes per step), DPM-Solver++ 2M, the VAE decode and the conversion
+to PIL, exactly as `Engine.generate` does. Steps and size are never changed behind the caller's back.
+"""
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+
+from personalization.engine.core import decode_latents
+from personalization.engine.loading import (
+    COMPILE_MODE,
+    compile_pipeline,
+    configure_pipeline,
+    load_pipeline,
+    resolve_device,
+    resolve_dtype,
+)
+from personalization.engine.tiny import SD21_CONFIGS, build_tiny_pipeline
+
+GUIDANCE_SCALE = 7.5
+TEXT_TOKENS, TEXT_WIDTH = 77, 1024  # SD 2.1's text encoder output: [batch, 77, 1024]
+
+
+def read_config(component: str, filename: str = "config.json") -> dict:
+    return json.loads((SD21_CONFIGS / component / filename).read_text())
+
+
+def build_sd21_random_pipeline(
+    *, device: torch.device | str, dtype: torch.dtype | str, size: int
+) -> StableDiffusionPipeline:
+    """The full-size SD 2.1 UNet and VAE with random weights, configured like production.
+
+    size 768 is `stable-diffusion-2-1` (v-prediction, upcast attention); 512 is `-base` (epsilon).
+    No text encoder or tokenizer: call it with `prompt_embeds` / `negative_prompt_embeds` [B, 77, 1024].
+    """
+    if size not in (512, 768):
+        raise ValueError("size must be 512 or 768")
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
+    unet_config = read_config("unet")
+    scheduler_config = read_config("scheduler", "scheduler_config.json")
+    if size == 512:
+        unet_config.update(sample_size=64, upcast_attention=False)
+        scheduler_config.update(prediction_type="epsilon")
+    with torch.device(device):  # initialise the weights where they will run: seconds, not minutes
+        unet = UNet2DConditionModel.from_config(unet_config).to(dtype)
+        vae = AutoencoderKL.from_config(read_config("vae")).to(dtype)
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=None,
+        tokenizer=None,
+        unet=unet,
+        scheduler=DDIMScheduler.from_config(scheduler_config),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    return configure_pipeline(pipe, device=device)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak GPU memory allocated by torch on CUDA; the process' peak resident memory elsewhere."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def bench_pipeline(
+    *,
+    arch: str,
+    size: int,
+    steps: int,
+    batches: list[int],
+    device: torch.device | str,
+    dtype: torch.dtype | str,
+    compile: bool = False,
+    compile_mode: str = COMPILE_MODE,
+    fuse_qkv: bool = False,
+    repeats: int = 3,
+    warmup: int = 1,
+    on_result=None,
+) -> list[dict]:
+    """Time full txt2img calls (CFG 7.5, `steps` steps, VAE decode, PIL) for each batch size.
+
+    Returns one dict per batch size: seconds_per_call (median of `repeats`), seconds_per_image,
+    images_per_second, peak_memory_mb, device_name, and the settings. `on_result(dict)` is called as
+    soon as each batch size is measured (the CLI uses it to save partial results).
+    """
+    if arch not in ("tiny", "sd21"):
+        raise ValueError("arch must be 'tiny' or 'sd21'")
+    if steps < 1 or repeats < 1 or warmup < 0 or not batches or min(batches) < 1:
+        raise ValueError("steps, repeats and batches must be positive")
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if arch == "tiny":
+            pipe = load_pipeline(str(build_tiny_pipeline(Path(tmp))), device=device, dtype=dtype)
+        else:
+            pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=size)
+    if fuse_qkv:
+        pipe.fuse_qkv_projections()
+    if compile:
+        compile_pipeline(pipe, mode=compile_mode)
+    build_seconds = time.perf_counter() - started
+
+    results = []
+    for batch in batches:
+
+        def run(batch=batch):
+            generators = [torch.Generator(device="cpu").manual_seed(seed) for seed in range(batch)]
+            if arch == "tiny":
+                inputs = {"prompt": ["a benchmark prompt"] * batch, "negative_prompt": [""] * batch}
+            else:
+                # Stand-ins for the text encoder's output (random, like the weights).
+                shape = (batch, TEXT_TOKENS, TEXT_WIDTH)
+                text = torch.Generator(device="cpu").manual_seed(batch)
+                inputs = {
+                    "prompt_embeds": torch.randn(shape, generator=text).to(device, dtype),
+                    "negative_prompt_embeds": torch.randn(shape, generator=text).to(device, dtype),
+                }
+            with torch.inference_mode():
+                latents = pipe(
+                    **inputs,
+                    height=size,
+                    width=size,
+                    num_inference_steps=steps,
+                    guidance_scale=GUIDANCE_SCALE,
+                    generator=generators,
+                    output_type="latent",
+                ).images
+                return decode_latents(pipe, latents)
+
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        first_started = time.perf_counter()
+        for _ in range(warmup):
+            run()
+        synchronize(device)
+        warmup_seconds = time.perf_counter() - first_started
+        times = []
+        for _ in range(repeats):
+            synchronize(device)
+            call_started = time.perf_counter()
+            images = run()
+            synchronize(device)
+            times.append(time.perf_counter() - call_started)
+        assert len(images) == batch and images[0].size == (size, size)
+        seconds_per_call = statistics.median(times)
+        result = {
+            "arch": arch,
+            "size": size,
+            "steps": steps,
+            "batch": batch,
+            "guidance_scale": GUIDANCE_SCALE,
+            "device": str(device),
+            "device_name": device_name(device),
+            "dtype": str(dtype).removeprefix("torch."),
+            "compile": compile_mode if compile else False,
+            "fuse_qkv": fuse_qkv,
+            "seconds_per_call": round(seconds_per_call, 4),
+            "seconds_per_image": round(seconds_per_call / batch, 4),
+            "images_per_second": round(batch / seconds_per_call, 3),
+            "peak_memory_mb": round(peak_memory_mb(device), 1),
+            "times": [round(t, 4) for t in times],
+            "warmup_seconds": round(warmup_seconds, 2),
+            "build_seconds": round(build_seconds, 2),
+            "torch": torch.__version__,
+        }
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def format_table(results: list[dict]) -> str:
+    header = f"{'batch':>5} {'s/call':>8} {'s/image':>8} {'img/s':>7} {'peak MB':>9}  device, dtype, compile"
+    rows = [header]
+    for r in results:
+        rows.append(
+            f"{r['batch']:>5} {r['seconds_per_call']:>8.3f} {r['seconds_per_image']:>8.3f} "
+            f"{r['images_per_second']:>7.2f} {r['peak_memory_mb']:>9.0f}  "
+            f"{r['device_name']}, {r['dtype']}, {r['compile']}"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", choices=["tiny", "sd21"], default="sd21")
+    parser.add_argument("--size", type=int, default=768)
+    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--batch", default="1", help="comma-separated batch sizes, e.g. 1,2,4")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--compile-mode", default=COMPILE_MODE)
+    parser.add_argument(
+        "--fuse-qkv", action="store_true", help="fused QKV projections (not used in production)"
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--jsonl-out", type=Path, help="append each batch's result as a JSON line when measured"
+    )
+    args = parser.parse_args(argv)
+
+    def save(result: dict) -> None:
+        print(json.dumps(result), file=sys.stderr, flush=True)
+        if args.jsonl_out:
+            with args.jsonl_out.open("a") as f:
+                f.write(json.dumps(result) + "\n")
+
+    results = bench_pipeline(
+        arch=args.arch,
+        size=args.size,
+        steps=args.steps,
+        batches=[int(b) for b in args.batch.split(",")],
+        device=args.device,
+        dtype=args.dtype,
+        compile=args.compile,
+        compile_mode=args.compile_mode,
+        fuse_qkv=args.fuse_qkv,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        on_result=save,
+    )
+    print(format_table(results))
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""The engine: one Stable Diffusion 2.1 pipeline per worker process, and `Engine.generate(jobs)`.
+
+    engine = get_engine("stabilityai/stable-diffusion-2-1", device="auto", dtype="auto")
+    images = engine.generate([Job(prompt="a red fox on a mug", seeds=[1, 2])])  # [[img, img]]
+
+The pipeline is loaded on first use, inside the worker process (never at import time, so a parent
+process can fork workers before CUDA is initialised). A pipeline runs one call at a time.
+"""
+
+import gc
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+from PIL import Image
+
+from personalization.engine.loading import DTYPES, load_pipeline, resolve_device, resolve_dtype
+
+logger = logging.getLogger(__name__)
+
+SCHEDULER_NAME = "DPMSolverMultistepScheduler (DPM++ 2M)"
+MAX_LOADED_LORAS = 4  # brand LoRAs kept in memory (disabled when not in use)
+
+# on_step(step_done, total, latents): step_done runs 1..total.
+StepCallback = Callable[[int, int, torch.Tensor], None]
+
+
+class EngineError(Exception):
+    """A generation failed for a reason that is not the caller's input."""
+
+
+class EngineOutOfMemory(EngineError):
+    """The GPU ran out of memory. The memory has been released: the next call may succeed."""
+
+
+class GenerationCancelled(Exception):
+    """Raise it from `on_step` to stop a run at that step; `generate` lets it propagate."""
+
+
+@dataclass
+class Job:
+    """One prompt, one image per seed. A reference image makes it an img2img job."""
+
+    prompt: str
+    negative_prompt: str = ""
+    seeds: list[int] = field(default_factory=lambda: [0])
+    steps: int = 25
+    guidance_scale: float = 7.5
+    width: int = 768
+    height: int = 768
+    reference_image: Image.Image | None = None
+    strength: float = 0.75  # img2img only: how far from the reference image to go
+    lora_path: str | None = None
+    lora_scale: float = 1.0
+
+
+def validate_jobs(jobs: list[Job]) -> None:
+    """Raise a short ValueError for anything the pipeline would reject (or run on uselessly)."""
+    if not jobs:
+        raise ValueError("no jobs")
+    for job in jobs:
+        if not isinstance(job.prompt, str) or not isinstance(job.negative_prompt, str):
+            raise ValueError("prompt and negative_prompt must be strings")
+        if not job.seeds:
+            raise ValueError("seeds must not be empty")
+        if not all(isinstance(seed, int) and 0 <= seed < 2**64 for seed in job.seeds):
+            raise ValueError("seeds must be integers in [0, 2**64)")
+        if job.width % 8 or job.height % 8 or not (64 <= job.width <= 2048 and 64 <= job.height <= 2048):
+            raise ValueError("width and height must be multiples of 8 between 64 and 2048")
+        if not 1 <= job.steps <= 150:
+            raise ValueError("steps must be between 1 and 150")
+        if not 0 <= job.guidance_scale <= 30:
+            raise ValueError("guidance_scale must be between 0 and 30")
+        if not 0 < job.strength <= 1:
+            raise ValueError("strength must be in (0, 1]")
+        if job.reference_image is not None and int(job.steps * job.strength) < 1:
+            raise ValueError("steps * strength must be at least 1")
+        if job.lora_path is not None and not Path(job.lora_path).is_file():
+            raise ValueError(f"LoRA file not found: {job.lora_path}")
+    if len(jobs) > 1:
+        first = jobs[0]
+        shared = ("width", "height", "steps", "guidance_scale", "lora_path", "lora_scale")
+        for job in jobs[1:]:
+            if any(getattr(job, name) != getattr(first, name) for name in shared):
+                raise ValueError(f"batched jobs must share {', '.join(shared)}")
+        if any(job.reference_image is not None for job in jobs):
+            raise ValueError("jobs with a reference image cannot be batched")
+
+
+def decode_latents(pipe: StableDiffusionPipeline, latents: torch.Tensor) -> list[Image.Image]:
+    """VAE-decode latents to PIL images, without ever returning a black (NaN) picture.
+
+    The VAE runs in the pipeline's dtype. If a float16 decode overflows (inf/NaN, which would come out
+    black), it is redone with the VAE in float32, as diffusers does for VAEs with `force_upcast`.
+    """
+    vae = pipe.vae
+    scaled = latents / vae.config.scaling_factor
+    image = vae.decode(scaled.to(vae.dtype), return_dict=False)[0]
+    if not torch.isfinite(image).all() and vae.dtype == torch.float16 and vae.config.force_upcast:
+        logger.warning("float16 VAE decode overflowed; decoding again in float32")
+        vae.to(torch.float32)
+        try:
+            image = vae.decode(scaled.to(torch.float32), return_dict=False)[0]
+        finally:
+            vae.to(torch.float16)
+    if not torch.isfinite(image).all():
+        raise EngineError("the decoded image has NaN/inf values")
+    return pipe.image_processor.postprocess(image, output_type="pil")
+
+
+# Linear map from SD 1.x/2.x latents (4 channels, same VAE) to RGB in [-1, 1], as used for live previews
+# by ComfyUI (latent_formats.SD15) and AUTOMATIC1111. Rows are latent channels, columns R, G, B.
+LATENT_RGB_FACTORS = (
+    (0.3512, 0.2297, 0.3227),
+    (0.3250, 0.4974, 0.2350),
+    (-0.2829, 0.1762, 0.2721),
+    (-0.2120, -0.2616, -0.7177),
+)
+LATENT_RGB_BIAS = (0.0, 0.0, 0.0)
+
+
+def latents_to_preview(latents: torch.Tensor, size: int = 128) -> list[Image.Image]:
+    """A cheap RGB approximation of each latent in the batch (no VAE), at most `size` px a side."""
+    factors = torch.tensor(LATENT_RGB_FACTORS, dtype=torch.float32, device=latents.device)
+    bias = torch.tensor(LATENT_RGB_BIAS, dtype=torch.float32, device=latents.device)
+    rgb = torch.einsum("bchw,cr->bhwr", latents.float(), factors) + bias  # [-1, 1]
+    pixels = ((rgb + 1) * 127.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+    previews = []
+    for array in pixels:
+        preview = Image.fromarray(array)
+        preview.thumbnail((size, size), Image.Resampling.BILINEAR)  # latents are 1/8 scale: often a no-op
+        if max(preview.size) < size:
+            scale = size / max(preview.size)
+            target = (max(1, round(preview.width * scale)), max(1, round(preview.height * scale)))
+            preview = preview.resize(target, Image.Resampling.BILINEAR)
+        previews.append(preview)
+    return previews
+
+
+def adapter_name(lora_path: str) -> str:
+    """A stable adapter name for a LoRA file, which changes when the file is replaced."""
+    path = Path(lora_path).resolve()
+    stat = path.stat()
+    digest = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return f"lora_{digest}"
+
+
+class Engine:
+    """Loads the pipeline once (lazily) and generates images for batches of compatible jobs."""
+
+    def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto", compile: bool = False):
+        if dtype != "auto" and dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}")
+        self.model_name = model
+        self.scheduler_name = SCHEDULER_NAME
+        self.compile = compile
+        self._device_name = device
+        self._dtype_name = dtype
+        self._device: torch.device | None = None
+        self._dtype: torch.dtype | None = None
+        self._pipe: StableDiffusionPipeline | None = None
+        self._img2img: StableDiffusionImg2ImgPipeline | None = None
+        self._loras: OrderedDict[str, str] = OrderedDict()  # adapter name -> path, oldest first
+        self._lock = threading.Lock()
+
+    @property
+    def device(self) -> torch.device:
+        if self._device is None:
+            self._device = resolve_device(self._device_name)
+        return self._device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        if self._dtype is None:
+            self._dtype = resolve_dtype(self._dtype_name, self.device)
+        return self._dtype
+
+    @property
+    def pipeline(self) -> StableDiffusionPipeline:
+        """The text-to-image pipeline, loaded on first access."""
+        if self._pipe is None:
+            self._pipe = load_pipeline(
+                self.model_name, device=self.device, dtype=self.dtype, compile=self.compile
+            )
+            # Same modules, same scheduler object: no extra memory. from_pipe casts every module to its
+            # `dtype` argument (float32 by default), so pass the pipeline's own.
+            self._img2img = StableDiffusionImg2ImgPipeline.from_pipe(self._pipe, dtype=self._pipe.dtype)
+            self._img2img.set_progress_bar_config(disable=True)
+        return self._pipe
+
+    def generate(self, jobs: list[Job], *, on_step: StepCallback | None = None) -> list[list[Image.Image]]:
+        """Run compatible jobs as ONE pipeline call; return the images of each job, one per seed.
+
+        `on_step(step_done, total, latents)` is called after every denoising step; an exception it
+        raises (e.g. GenerationCancelled) stops the run there and propagates. A CUDA out-of-memory
+        error is turned into EngineOutOfMemory after the memory is released.
+        """
+        validate_jobs(jobs)
+        with self._lock:
+            out_of_memory = False
+            try:
+                images = self._run(jobs, on_step)
+            except torch.cuda.OutOfMemoryError:  # also torch.OutOfMemoryError (the same class)
+                # Leave the except block before cleaning up: the traceback's frames hold the tensors.
+                out_of_memory = True
+            if out_of_memory:
+                self._release_memory()
+                raise EngineOutOfMemory("the GPU ran out of memory; try fewer images or a smaller size")
+        sizes = [len(job.seeds) for job in jobs]
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        return [images[start : start + size] for start, size in zip(starts, sizes, strict=True)]
+
+    def _run(self, jobs: list[Job], on_step: StepCallback | None) -> list[Image.Image]:
+        pipe = self.pipeline
+        first = jobs[0]
+        prompts = [job.prompt for job in jobs for _ in job.seeds]
+        negative_prompts = [job.negative_prompt for job in jobs for _ in job.seeds]
+        # One CPU generator per image: the same seed gives the same starting noise on any device
+        # and in any batch position.
+        generators = [torch.Generator(device="cpu").manual_seed(seed) for job in jobs for seed in job.seeds]
+
+        def callback(pipeline, step_index, timestep, tensors):
+            if on_step is not None:
+                on_step(step_index + 1, pipeline.num_timesteps, tensors["latents"])
+            return {}
+
+        common = {
+            "prompt": prompts,
+            "negative_prompt": negative_prompts,
+            "num_inference_steps": first.steps,
+            "guidance_scale": first.guidance_scale,
+            "generator": generators,
+            "output_type": "latent",
+            "callback_on_step_end": callback,
+            "callback_on_step_end_tensor_inputs": ["latents"],
+        }
+        self._use_lora(first.lora_path, first.lora_scale)
+        try:
+            with torch.inference_mode():
+                if first.reference_image is None:
+                    latents = pipe(height=first.height, width=first.width, **common).images
+                else:
+                    reference = first.reference_image.convert("RGB").resize(
+                        (first.width, first.height), Image.Resampling.LANCZOS
+                    )
+                    latents = self._img2img(image=reference, strength=first.strength, **common).images
+                return decode_latents(pipe, latents)
+        finally:
+            self._use_lora(None, 0.0)
+
+    def _use_lora(self, lora_path: str | None, scale: float) -> None:
+        """Activate one brand LoRA at `scale`, or (None) disable all so the base model runs unchanged."""
+        pipe = self.pipeline
+        if lora_path is None:
+            if self._loras:
+                pipe.disable_lora()
+            return
+        name = adapter_name(lora_path)
+        if name in self._loras:
+            self._loras.move_to_end(name)
+        else:
+            pipe.load_lora_weights(lora_path, adapter_name=name)
+            self._loras[name] = lora_path
+            while len(self._loras) > MAX_LOADED_LORAS:
+                oldest, _ = self._loras.popitem(last=False)
+                pipe.delete_adapters(oldest)
+        pipe.enable_lora()
+        pipe.set_adapters([name], adapter_weights=[scale])
+
+    def _release_memory(self) -> None:
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+_engines: dict[tuple, Engine] = {}
+
+
+def get_engine(model: str, *, device: str = "auto", dtype: str = "auto", compile: bool = False) -> Engine:
+    """The process-wide Engine for these arguments (created on first call; loads on first generate)."""
+    key = (model, device, dtype, compile)
+    if key not in _engines:
+        _engines[key] = Engine(model, device=device, dtype=dtype, compile=compile)
+    return _engines[key]

@@ -1,0 +1,127 @@
+"""A tiny random-weight pipeline in Stable Diffusion 2.1's layout, for tests and CPU benchmarks.
+
+It has every component of `stabilityai/stable-diffusion-2-1` (v-prediction scheduler, linear-projection
+UNet with upcast attention, 8x VAE, CLIP text encoder and tokenizer) but only a few thousand weights,
+so a 64 px image takes a fraction of a second on a CPU. The pictures are noise; the code paths are real.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+SD21_CONFIGS = Path(__file__).parent / "sd21_configs"
+
+TEXT_WIDTH = 32  # the tiny text encoder's hidden size, and so the UNet's cross-attention dim
+
+
+def build_tiny_tokenizer() -> CLIPTokenizer:
+    """A CLIP tokenizer over single bytes: no merges, so every character is one token."""
+    symbols = list(bytes_to_unicode().values())
+    vocab = {symbol: i for i, symbol in enumerate(symbols)}
+    vocab.update({f"{symbol}</w>": len(symbols) + i for i, symbol in enumerate(symbols)})
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def build_tiny_pipeline(out_dir: Path, *, seed: int = 0) -> Path:
+    """Write a tiny SD 2.1-layout pipeline to `out_dir` with `save_pretrained` and return `out_dir`.
+
+    The same seed writes the same weights. Load it with
+    `StableDiffusionPipeline.from_pretrained(out_dir, local_files_only=True)`.
+    """
+    out_dir = Path(out_dir)
+    tokenizer = build_tiny_tokenizer()
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=TEXT_WIDTH,
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        upcast_attention=True,
+        norm_num_groups=32,
+    )
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8, 16, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=1,
+        norm_num_groups=8,
+        sample_size=512,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            hidden_act="gelu",
+            projection_dim=TEXT_WIDTH,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    scheduler_config = json.loads((SD21_CONFIGS / "scheduler" / "scheduler_config.json").read_text())
+    scheduler = DDIMScheduler.from_config(scheduler_config)
+
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(out_dir)
+    return out_dir
+
+
+def build_tiny_lora(pipeline_dir: Path, out_file: Path, *, seed: int = 0, rank: int = 4) -> Path:
+    """Write a random, clearly non-zero LoRA for the tiny UNet in diffusers' LoRA format.
+
+    `out_file` is the `.safetensors` file to write; load it with `pipe.load_lora_weights(out_file)`.
+    """
+    out_file = Path(out_file)
+    unet = UNet2DConditionModel.from_pretrained(Path(pipeline_dir) / "unet", local_files_only=True)
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=rank,
+        init_lora_weights=False,  # random A and B: a LoRA that visibly changes the output
+        target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+    )
+    torch.manual_seed(seed)
+    unet.add_adapter(config)
+    # Random B is small (kaiming on a rank-wide fan-in); scale it up so the effect is not subtle.
+    with torch.no_grad():
+        for name, param in unet.named_parameters():
+            if "lora_B" in name:
+                param.mul_(4.0)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(
+        save_directory=out_file.parent,
+        unet_lora_layers=get_peft_model_state_dict(unet),
+        weight_name=out_file.name,
+        safe_serialization=True,
+    )
+    return out_file

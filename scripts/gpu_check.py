@@ -1,0 +1,395 @@
+"""One prepared check of the engine on a lent GPU: correctness first, then speed, within a time budget.
+
+    bash scripts/gpu_check.sh            # on the GPU machine (sets up wheels, then runs this)
+    python scripts/gpu_check.py --quick --device cpu --out /tmp/gpu_out   # the same logic on a CPU
+
+Sections, each timed and recorded even when it fails (results are rewritten after every section):
+env, tiny_engine (txt2img, img2img, batched == unbatched, LoRA, cancel, fp16 finite), sd21_finite
+(full-size SD 2.1 at 768 in the engine's dtype decodes to a finite, non-black image), bench_eager
+(sd21 768 px, 25 steps, batch 1/2/4), bench_fuse_qkv, then torch.compile benchmarks in child processes
+that are killed when the budget runs out. Writes OUT/gpu_results.json and appends to OUT/gpu_log.txt.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_SECONDS_PER_IMAGE = 0.35  # SD 2.1, 768 px, 25 steps, batch 1, H100
+
+
+class Check:
+    """Runs sections, logs, and keeps gpu_results.json up to date."""
+
+    def __init__(self, out: Path, budget: float):
+        self.out = out
+        self.budget = budget
+        self.started = time.monotonic()
+        self.results: dict = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sections": {}}
+        out.mkdir(parents=True, exist_ok=True)
+        self.log_file = (out / "gpu_log.txt").open("a")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        return self.budget - self.elapsed()
+
+    def log(self, message: str) -> None:
+        line = f"[{self.elapsed():6.1f}s] {message}"
+        print(line, flush=True)
+        self.log_file.write(line + "\n")
+        self.log_file.flush()
+
+    def save(self) -> None:
+        self.results["elapsed_seconds"] = round(self.elapsed(), 1)
+        path = self.out / "gpu_results.json"
+        path.write_text(json.dumps(self.results, indent=2, default=str))
+
+    def section(self, name: str, fn, *args, **kwargs) -> dict | None:
+        self.log(f"--- {name}")
+        started = time.monotonic()
+        try:
+            data = fn(self, *args, **kwargs) or {}
+            record = {"ok": bool(data.pop("ok", True)), **data}
+        except Exception as exc:  # record and go on: later sections may still work
+            record = {"ok": False, "error": repr(exc), "traceback": traceback.format_exc()}
+            self.log(traceback.format_exc())
+        record["seconds"] = round(time.monotonic() - started, 2)
+        self.results["sections"][name] = record
+        self.log(f"{name}: {'OK' if record['ok'] else 'FAILED'} in {record['seconds']} s")
+        self.save()
+        return record
+
+
+def env_section(check: Check, device_name: str) -> dict:
+    import diffusers
+    import peft
+    import torch
+    import transformers
+
+    from personalization.engine.loading import resolve_device
+
+    try:
+        smi = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        smi = f"nvidia-smi unavailable: {exc!r}"
+    check.log(smi)
+    device = resolve_device(device_name)
+    data = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "device": str(device),
+        "cuda_available": torch.cuda.is_available(),
+        "nvidia_smi": smi,
+    }
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        data.update(
+            gpu=props.name,
+            gpu_memory_gb=round(props.total_memory / 2**30, 1),
+            flash_sdp=torch.backends.cuda.flash_sdp_enabled(),
+            cudnn=torch.backends.cudnn.version(),
+        )
+    check.log(json.dumps({k: v for k, v in data.items() if k != "nvidia_smi"}))
+    return data
+
+
+def max_diff(a, b) -> tuple[int, float]:
+    import numpy as np
+
+    diff = np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16))
+    return int(diff.max()), float(diff.mean())
+
+
+def tiny_engine_section(check: Check, device_name: str, size: int, steps: int) -> dict:
+    import numpy as np
+    import torch
+
+    from personalization.engine.core import Engine, GenerationCancelled, Job, latents_to_preview
+    from personalization.engine.tiny import build_tiny_lora, build_tiny_pipeline
+
+    tmp = Path(tempfile.mkdtemp(prefix="tiny_sd21_"))
+    model = build_tiny_pipeline(tmp / "pipeline")
+    lora = build_tiny_lora(model, tmp / "lora" / "brand.safetensors")
+    engine = Engine(str(model), device=device_name, dtype="auto")
+
+    def job(prompt="a fox on a mug", seeds=(1,), **kwargs):
+        return Job(prompt=prompt, seeds=list(seeds), steps=steps, width=size, height=size, **kwargs)
+
+    data: dict = {"size": size, "steps": steps}
+    started = time.perf_counter()
+    steps_seen = []
+    first = engine.generate([job(seeds=(1, 2))], on_step=lambda done, total, latents: steps_seen.append(done))
+    data["first_call_seconds"] = round(time.perf_counter() - started, 3)
+    data["dtype"] = str(engine.dtype)
+    data["unet_dtype_after_img2img_setup"] = str(engine.pipeline.unet.dtype)
+    data["steps_seen"] = steps_seen
+    data["image_std"] = float(np.asarray(first[0][0]).std())
+
+    started = time.perf_counter()
+    again = engine.generate([job(seeds=(1, 2))])
+    data["warm_call_seconds"] = round(time.perf_counter() - started, 3)
+    data["same_seed_max_diff"] = max_diff(first[0][0], again[0][0])[0]
+    data["different_seed_mean_diff"] = max_diff(first[0][0], first[0][1])[1]
+
+    batched = engine.generate([job(seeds=(1,)), job(prompt="a cat", seeds=(3, 4))])
+    single = engine.generate([job(prompt="a cat", seeds=(4,))])
+    data["batched_vs_unbatched_max_mean"] = max_diff(batched[1][1], single[0][0])
+
+    img2img_steps = []
+    i2i = engine.generate(
+        [job(seeds=(1,), reference_image=first[0][0], strength=0.5)],
+        on_step=lambda done, total, latents: img2img_steps.append((done, total)),
+    )
+    data["img2img_steps"] = img2img_steps
+    data["img2img_vs_txt2img_mean_diff"] = max_diff(i2i[0][0], first[0][0])[1]
+
+    baseline = engine.generate([job(seeds=(1,))])  # same batch size as the LoRA run
+    with_lora = engine.generate([job(seeds=(1,), lora_path=str(lora), lora_scale=1.0)])
+    after_lora = engine.generate([job(seeds=(1,))])
+    data["lora_mean_diff"] = max_diff(with_lora[0][0], baseline[0][0])[1]
+    data["after_lora_max_diff"] = max_diff(after_lora[0][0], baseline[0][0])[0]
+
+    def cancel(done, total, latents):
+        if done == 2:
+            raise GenerationCancelled
+
+    try:
+        engine.generate([job()], on_step=cancel)
+        data["cancel"] = "not cancelled"
+    except GenerationCancelled:
+        data["cancel"] = "cancelled at step 2"
+
+    # The float16 VAE decode on its own (without the engine's float32 fallback) must be finite.
+    latents = torch.randn(1, 4, size // 8, size // 8, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        vae = engine.pipeline.vae
+        raw = vae.decode(latents.to(vae.device, vae.dtype) / vae.config.scaling_factor).sample
+    data["raw_vae_decode_finite"] = bool(torch.isfinite(raw).all())
+    data["preview_size"] = latents_to_preview(latents, size=64)[0].size
+
+    data["ok"] = (
+        data["same_seed_max_diff"] <= 1  # 0 on CPU; GPU kernels may differ by a rounding step
+        and data["different_seed_mean_diff"] > 1
+        and data["batched_vs_unbatched_max_mean"][1] < 2.0
+        and [total for _, total in img2img_steps] == [steps // 2] * (steps // 2)
+        and data["lora_mean_diff"] > 1
+        and data["after_lora_max_diff"] <= 1
+        and data["cancel"] == "cancelled at step 2"
+        and data["raw_vae_decode_finite"]
+        and data["unet_dtype_after_img2img_setup"] == data["dtype"]
+    )
+    check.log(json.dumps(data))
+    return data
+
+
+def sd21_finite_section(check: Check, device_name: str, size: int, steps: int) -> dict:
+    """Full-size SD 2.1 in the engine's dtype: finite latents, finite raw VAE decode, non-black image."""
+    import numpy as np
+    import torch
+
+    from personalization.engine.bench import build_sd21_random_pipeline
+    from personalization.engine.core import decode_latents
+    from personalization.engine.loading import resolve_device, resolve_dtype
+
+    device = resolve_device(device_name)
+    dtype = resolve_dtype("auto", device)
+    started = time.perf_counter()
+    pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=768)
+    data: dict = {"build_seconds": round(time.perf_counter() - started, 2), "dtype": str(dtype), "size": size}
+    data["unet_params_m"] = round(sum(p.numel() for p in pipe.unet.parameters()) / 1e6, 1)
+    data["prediction_type"] = pipe.scheduler.config.prediction_type
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    embeds = torch.randn((1, 77, 1024), generator=generator).to(device, dtype)
+    with torch.inference_mode():
+        latents = pipe(
+            prompt_embeds=embeds,
+            negative_prompt_embeds=torch.zeros_like(embeds),
+            height=size,
+            width=size,
+            num_inference_steps=steps,
+            guidance_scale=7.5,
+            generator=[generator],
+            output_type="latent",
+        ).images
+        data["latents_finite"] = bool(torch.isfinite(latents).all())
+        raw = pipe.vae.decode(latents / pipe.vae.config.scaling_factor).sample
+        data["raw_vae_decode_finite"] = bool(torch.isfinite(raw).all())
+        data["raw_vae_decode_absmax"] = float(raw.float().abs().max())
+        image = decode_latents(pipe, latents)[0]
+    data["image_std"] = float(np.asarray(image).std())
+    data["image_size"] = image.size
+    data["ok"] = data["latents_finite"] and data["raw_vae_decode_finite"] and data["image_std"] > 0
+    del pipe, latents, raw
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    check.log(json.dumps(data))
+    return data
+
+
+def bench_section(check: Check, **kwargs) -> dict:
+    import torch
+
+    from personalization.engine.bench import bench_pipeline, format_table
+
+    results = bench_pipeline(on_result=lambda r: check.log(json.dumps(r)), **kwargs)
+    check.log("\n" + format_table(results))
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return {"results": results}
+
+
+def compile_section(check: Check, *, mode: str, bench_args: list[str], margin: float = 10) -> dict:
+    """Benchmark torch.compile in a child process, killed (with its compile workers) at the budget."""
+    timeout = check.remaining() - margin
+    if timeout < 45:
+        return {"ok": False, "skipped": f"only {check.remaining():.0f} s of budget left"}
+    jsonl = check.out / f"compile_{mode}.jsonl"
+    jsonl.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "personalization.engine.bench",
+        *bench_args,
+        "--compile",
+        "--compile-mode",
+        mode,
+        "--jsonl-out",
+        str(jsonl),
+    ]
+    check.log(f"{' '.join(command)}  (timeout {timeout:.0f} s)")
+    log = (check.out / f"compile_{mode}.log").open("w")
+    child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = False
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    log.close()
+    results = [json.loads(line) for line in jsonl.read_text().splitlines()] if jsonl.exists() else []
+    for result in results:
+        check.log(json.dumps(result))
+    return {
+        "ok": child.returncode == 0 and not timed_out,
+        "mode": mode,
+        "timed_out": timed_out,
+        "returncode": child.returncode,
+        "results": results,
+        "log_tail": (check.out / f"compile_{mode}.log").read_text()[-3000:],
+    }
+
+
+def summarize(check: Check) -> dict:
+    """Batch-1 seconds per image of every benchmark that ran, and whether the target was met."""
+    rows = []
+    for name, section in check.results["sections"].items():
+        for result in section.get("results", []) or []:
+            rows.append(
+                {
+                    "section": name,
+                    "arch": result["arch"],
+                    "size": result["size"],
+                    "steps": result["steps"],
+                    "batch": result["batch"],
+                    "compile": result["compile"],
+                    "fuse_qkv": result["fuse_qkv"],
+                    "seconds_per_image": result["seconds_per_image"],
+                    "images_per_second": result["images_per_second"],
+                    "peak_memory_mb": result["peak_memory_mb"],
+                }
+            )
+    target_rows = [
+        r for r in rows if r["arch"] == "sd21" and r["size"] == 768 and r["steps"] == 25 and r["batch"] == 1
+    ]
+    best = min((r["seconds_per_image"] for r in target_rows), default=None)
+    return {
+        "rows": rows,
+        "sections_ok": {name: s["ok"] for name, s in check.results["sections"].items()},
+        "sd21_768_25steps_batch1_best_seconds_per_image": best,
+        "target_seconds_per_image": TARGET_SECONDS_PER_IMAGE,
+        "target_met": best is not None and best < TARGET_SECONDS_PER_IMAGE,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu_out")))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--budget", type=float, default=330, help="seconds for everything in this script")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny arch, tiny sizes, no compile: a CPU dry run"
+    )
+    parser.add_argument("--no-compile", action="store_true")
+    args = parser.parse_args(argv)
+
+    check = Check(args.out, args.budget)
+    check.results["args"] = {k: str(v) for k, v in vars(args).items()}
+    check.log(f"gpu_check: out={args.out} device={args.device} budget={args.budget}s quick={args.quick}")
+
+    check.section("env", env_section, args.device)
+    if args.quick:
+        check.section("tiny_engine", tiny_engine_section, args.device, size=64, steps=4)
+        check.section(
+            "sd21_finite", lambda c: {"ok": True, "skipped": "--quick (full size is too slow on CPU)"}
+        )
+        arch, size, steps, batches, repeats, warmup = "tiny", 64, 2, [1], 1, 0
+    else:
+        check.section("tiny_engine", tiny_engine_section, args.device, size=128, steps=4)
+        check.section("sd21_finite", sd21_finite_section, args.device, size=768, steps=2)
+        arch, size, steps, batches, repeats, warmup = "sd21", 768, 25, [1, 2, 4], 3, 1
+
+    common = {
+        "arch": arch,
+        "size": size,
+        "steps": steps,
+        "device": args.device,
+        "dtype": "auto",
+        "warmup": warmup,
+    }
+    check.section("bench_eager", bench_section, batches=batches, repeats=repeats, **common)
+    check.section("bench_fuse_qkv", bench_section, batches=[1], repeats=repeats, fuse_qkv=True, **common)
+
+    if not (args.quick or args.no_compile):
+        bench_args = ["--arch", arch, "--size", str(size), "--steps", str(steps), "--device", args.device]
+        bench_args += ["--repeats", str(repeats), "--warmup", "2"]  # CUDA graphs record on the 2nd call
+        check.section(
+            "bench_compile_reduce_overhead",
+            compile_section,
+            mode="reduce-overhead",
+            bench_args=[*bench_args, "--batch", "1,2,4"],
+        )
+        check.section(
+            "bench_compile_max_autotune",
+            compile_section,
+            mode="max-autotune-no-cudagraphs",
+            bench_args=[*bench_args, "--batch", "1"],
+        )
+
+    check.results["summary"] = summarize(check)
+    check.save()
+    check.log(json.dumps(check.results["summary"], indent=2))
+    check.log(f"done in {check.elapsed():.0f} s; results in {args.out / 'gpu_results.json'}")
+    correctness = ("tiny_engine", "sd21_finite", "bench_eager")
+    return 0 if all(check.results["sections"][name]["ok"] for name in correctness) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The engine's GPU check, for a lent GPU machine (see docs/ENGINE.md, "GPU check").
+#
+#   bash scripts/gpu_check.sh [--quick] [--no-compile] [--budget SECONDS] [--device cuda]
+#
+# Uses the machine's python3 and torch. If diffusers / transformers / peft are missing, installs the
+# wheels in .whl/ (fetched beforehand with the `pip download` command in docs/ENGINE.md) into /tmp/site.
+# Writes $OUT/gpu_results.json and $OUT/gpu_log.txt ($OUT defaults to ./gpu_out).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/gpu_out}"
+mkdir -p "$OUT"
+export OUT
+PYTHON="${PYTHON:-python3}"
+LOG="$OUT/gpu_log.txt"
+
+{
+    echo "=== gpu_check.sh $(date -u +%FT%TZ) on $(hostname)"
+    nvidia-smi || echo "nvidia-smi not available"
+    "$PYTHON" --version
+    if ! "$PYTHON" -c "import torch, diffusers, transformers, peft" 2>/dev/null; then
+        echo "diffusers/transformers/peft missing: installing .whl/*.whl into /tmp/site"
+        if ls .whl/*.whl >/dev/null 2>&1; then
+            "$PYTHON" -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+            export PYTHONPATH="/tmp/site:$PWD"
+        else
+            echo "no wheels in .whl/: see docs/ENGINE.md for the pip download command"
+        fi
+    fi
+    export PYTHONPATH="${PYTHONPATH:-$PWD}"
+    "$PYTHON" -c "import torch, diffusers, transformers, peft; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available(), '| diffusers', diffusers.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__)"
+} 2>&1 | tee -a "$LOG"
+
+# The subshell above cannot export to this shell: set PYTHONPATH again the same way.
+if [ -d /tmp/site/diffusers ]; then
+    export PYTHONPATH="/tmp/site:$PWD"
+else
+    export PYTHONPATH="${PYTHONPATH:-$PWD}"
+fi
+"$PYTHON" scripts/gpu_check.py --out "$OUT" "$@"
+status=$?
+echo "gpu_check.py exit status $status" | tee -a "$LOG"
+exit $status
