@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "PROGRESS_INTERVAL": 1.0,
     "PREVIEW_SIZE": 128,
     "MAX_BATCH_IMAGES": 8,
-    "SWEEP_INTERVAL_MINUTES": 1,
+    "SWEEP_INTERVAL_SECONDS": 10,
     # Quotas (per user, per UTC day; 0 disables).
     "DAILY_QUOTA": 200,
     # Print files.
