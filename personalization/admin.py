@@ -291,6 +291,7 @@ class LineDesignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "style_name",
                     "color",
                     "brand_consistency",
+                    "print_area",
                     "created_at",
                 )
             },
