@@ -13,7 +13,7 @@ if [[ -z "${PERSONALIZATION_MODEL:-}" ]]; then
   [[ -f var/models/tiny-sd21/model_index.json ]] || $PY manage.py build_tiny_pipeline var/models/tiny-sd21
 fi
 $PY manage.py seed_demo
-$PY manage.py ensure_demo_admin
+$PY manage.py ensure_demo_admin --port "$PORT"
 
 pids=()
 cleanup() {

@@ -1,6 +1,5 @@
 """`python manage.py ensure_demo_admin`: the demo superuser admin/admin, only while DEBUG is on."""
 
-import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--port", default=None, help="Port shown in the admin URL (default: $PORT or 8000)."
+            "--port", default=None, help="Port shown in the admin URL (default 8000)."
         )
 
     def handle(self, *args, port=None, **options):
@@ -35,5 +34,5 @@ class Command(BaseCommand):
         )
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
-        port = port or os.environ.get("PORT") or "8000"
+        port = port or "8000"
         self.stdout.write(f"Demo admin: http://127.0.0.1:{port}/admin/ user {USERNAME} / password {PASSWORD}")
