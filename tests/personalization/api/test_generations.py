@@ -511,3 +511,57 @@ def test_rating_an_unfinished_request_answers_409(api, user, generation_factory)
 def test_reverse_names():
     assert reverse("api:generation-list") == URL
     assert reverse("api:auth-token") == "/api/v1/auth/token/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_key_create_one_generation(user, catalogue, monkeypatch):
+    """Two real transactions on PostgreSQL: both pass the lookup, one wins the unique constraint, the
+    other rolls back (with its generation) and replays the winner's response."""
+    import threading
+
+    from django.db import connection, connections
+
+    from personalization.api import idempotency
+    from tests.personalization.api.conftest import token_client
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writing transactions (BEGIN IMMEDIATE): no race to lose")
+    real_stored = idempotency._stored
+    both_looked = threading.Barrier(2, timeout=10)
+
+    def stored_then_wait(**kwargs):
+        found = real_stored(**kwargs)
+        if found is None:
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(idempotency, "_stored", stored_then_wait)
+    responses = []
+    clients = [token_client(user), token_client(user)]  # the token exists before the threads start
+
+    def submit(client):
+        try:
+            responses.append(client.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="twin"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in responses] == [202, 202]
+    assert responses[0].json()["id"] == responses[1].json()["id"]
+    assert sorted(r.get("Idempotent-Replayed", "") for r in responses) == ["", "true"]
+    assert GenerationRequest.objects.count() == 1
+    assert IdempotencyKey.objects.count() == 1
+
+
+def test_list_queries_do_not_grow_with_finished_rows(
+    api, user, generation_factory, django_assert_max_num_queries
+):
+    for _ in range(5):
+        generation_factory(user, variations=2)
+    with django_assert_max_num_queries(8):
+        response = api.get(URL)
+    assert response.json()["count"] == 5
