@@ -14,10 +14,12 @@ urlpatterns = [
     path("", include("shop.urls")),
 ]
 
-if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):
+if not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):
     from django.views.static import serve
 
-    # Local media (designs, mockups). Behind a real web server, serve MEDIA_ROOT there instead.
-    urlpatterns += [
-        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
-    ]
+    def serve_media(request, path):
+        """Local media (designs, mockups, previews); MEDIA_ROOT read per request. Behind a real
+        web server, serve MEDIA_ROOT there instead."""
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media, name="media")]

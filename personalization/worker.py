@@ -124,6 +124,18 @@ class _Progress:
             raise GenerationCancelled(f"cancelled at step {step} of {total}")
 
 
+class _Lease:
+    """on_step for an automatic re-seed: keeps the lease alive (the customer's progress stays full)."""
+
+    def __init__(self, req: GenerationRequest, worker: str):
+        self.req, self.worker, self.last = req, worker, time.monotonic()
+
+    def __call__(self, step: int, total: int, latents) -> None:
+        if time.monotonic() - self.last >= conf.PROGRESS_INTERVAL:
+            self.last = time.monotonic()
+            lifecycle.generation_heartbeat(request_ids=[self.req.pk], worker=self.worker)
+
+
 def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2)."""
     worker = worker_name()
@@ -192,6 +204,7 @@ def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_imag
         req.scheduler_name = eng.scheduler_name
         GenerationRequest.objects.filter(pk=req.pk).update(scheduler_name=eng.scheduler_name)
     for index, image in enumerate(images):
+        lifecycle.generation_heartbeat(request_ids=[req.pk], worker=worker)  # post-processing takes time too
         seed = req.seed + index
         image = postprocess.harmonized(image, req)
         score, flags = postprocess.assess(image, req)
@@ -200,7 +213,7 @@ def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_imag
             t0 = time.monotonic()
             new_seed = reseed(seed, index)
             try:
-                [[candidate]] = eng.generate([job_for(req, seeds=[new_seed])])
+                [[candidate]] = eng.generate([job_for(req, seeds=[new_seed])], on_step=_Lease(req, worker))
             except EngineOutOfMemory:
                 candidate = None
             if candidate is not None:

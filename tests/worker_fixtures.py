@@ -58,7 +58,7 @@ def tiny_model(settings, tiny_model_dir):
         "DEFAULT_SIZE": 128,
         "DEFAULT_STEPS": 4,
         "PROGRESS_INTERVAL": 0.2,
-        "LEASE_SECONDS": 4,
+        "LEASE_SECONDS": 6,
         "MAX_ATTEMPTS": 3,
     }
     return tiny_model_dir
@@ -89,7 +89,7 @@ def _worker_process(django_db_setup, django_db_blocker, tiny_model_dir, tmp_path
         "PERSONALIZATION_MODEL": str(tiny_model_dir),
         "PERSONALIZATION_DEVICE": "cpu",
         "PERSONALIZATION_DTYPE": "float32",
-        "PERSONALIZATION_LEASE_SECONDS": "4",
+        "PERSONALIZATION_LEASE_SECONDS": "6",
         "PERSONALIZATION_MAX_ATTEMPTS": "3",
         "PERSONALIZATION_SWEEP_INTERVAL": "0.5",
         "PERSONALIZATION_PROGRESS_INTERVAL": "0.2",

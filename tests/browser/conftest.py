@@ -21,13 +21,12 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser_site(settings, monkeypatch):
-    """Plain http on localhost, static files without a manifest, media from this test's folder."""
+    """Plain http on localhost and static files without a manifest."""
     # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test are safe.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    settings.ROOT_URLCONF = "tests.browser.urls"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
