@@ -219,6 +219,26 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     def preview_image(self, obj: GenerationRequest) -> str:
         return thumbnail(obj.preview, size=128)
 
+    change_list_template = "admin/personalization/generationrequest/change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        report = self.admin_site.admin_view(self.report_view)
+        return [path("report/", report, name="personalization_generationrequest_report"), *super().get_urls()]
+
+    def report_view(self, request):
+        """The per-category table (the paper's Table 2), from the same selector as the command."""
+        from django.template.response import TemplateResponse
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Personalization report by category",
+            "rows": selectors.category_report(),
+        }
+        return TemplateResponse(request, "admin/personalization/report.html", context)
+
     @admin.action(description="Cancel selected")
     def cancel_selected(self, request, queryset) -> None:
         cancelled, refused = 0, 0

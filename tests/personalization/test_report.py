@@ -61,3 +61,23 @@ def test_category_report_aggregates_per_category(tmp_path):
         table = list(csv.DictReader(fh))
     assert [r["category"] for r in table] == ["Apparel", "Kitchen items"]
     assert float(table[1]["avg_generation_seconds"]) == pytest.approx(3.0)
+
+
+def test_admin_report_page_uses_the_same_selector(client, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    make_request(
+        make_product(category=make_category(name="Jewelry", slug="jewelry")), seconds=2.5, scores=(88,)
+    )
+    admin = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-long-enough-1")
+    client.force_login(admin)
+    changelist = client.get("/admin/personalization/generationrequest/")
+    assert b"Report by category" in changelist.content
+    page = client.get("/admin/personalization/generationrequest/report/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Jewelry" in html and "2.5" in html and "88.0" in html
