@@ -3,8 +3,9 @@
 #
 #   bash scripts/gpu_check.sh [--quick] [--no-compile] [--budget SECONDS] [--device cuda]
 #
-# Uses the machine's python3 and torch. If diffusers / transformers / peft are missing, installs the
-# wheels in .whl/ (fetched beforehand with the `pip download` command in docs/ENGINE.md) into /tmp/site.
+# Uses the machine's python3 and torch. If diffusers / transformers / peft are missing (or not the
+# versions pinned in requirements.txt), installs the wheels in .whl/ (fetched beforehand with the
+# `pip download` command in docs/ENGINE.md) into /tmp/site.
 # Writes $OUT/gpu_results.json and $OUT/gpu_log.txt ($OUT defaults to ./gpu_out).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,10 @@ LOG="$OUT/gpu_log.txt"
     echo "=== gpu_check.sh $(date -u +%FT%TZ) on $(hostname)"
     nvidia-smi || echo "nvidia-smi not available"
     "$PYTHON" --version
-    if ! "$PYTHON" -c "import torch, diffusers, transformers, peft" 2>/dev/null; then
-        echo "diffusers/transformers/peft missing: installing .whl/*.whl into /tmp/site"
+    PINNED="import torch, diffusers, transformers, peft
+assert (diffusers.__version__, transformers.__version__, peft.__version__) == ('0.42.1', '5.24.0', '0.21.2')"
+    if ! "$PYTHON" -c "$PINNED" 2>/dev/null; then
+        echo "diffusers/transformers/peft missing or not the pinned versions: installing .whl/*.whl into /tmp/site"
         if ls .whl/*.whl >/dev/null 2>&1; then
             "$PYTHON" -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
             export PYTHONPATH="/tmp/site:$PWD"
