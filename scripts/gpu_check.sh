@@ -19,15 +19,17 @@ LOG="$OUT/gpu_log.txt"
     echo "=== gpu_check.sh $(date -u +%FT%TZ) on $(hostname)"
     nvidia-smi || echo "nvidia-smi not available"
     "$PYTHON" --version
-    PINNED="import torch, diffusers, transformers, peft
-assert (diffusers.__version__, transformers.__version__, peft.__version__) == ('0.42.1', '5.24.0', '0.21.2')"
-    if ! "$PYTHON" -c "$PINNED" 2>/dev/null; then
-        echo "diffusers/transformers/peft missing or not the pinned versions: installing .whl/*.whl into /tmp/site"
-        if ls .whl/*.whl >/dev/null 2>&1; then
-            "$PYTHON" -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+    # The GPU image has torch, transformers, peft and huggingface_hub but no diffusers. Only
+    # diffusers travels (.whl/diffusers-0.42.1-py3-none-any.whl): newer huggingface_hub wheels pull
+    # in packages (httpcore2 -> truststore) the machine cannot fetch. Seen on an H200, 2026-11-28.
+    if ! "$PYTHON" -c "import diffusers" 2>/dev/null; then
+        echo "diffusers missing: installing .whl/diffusers-*.whl into /tmp/site"
+        if ls .whl/diffusers-*.whl >/dev/null 2>&1; then
+            rm -rf /tmp/site
+            "$PYTHON" -m pip install -q --no-index --no-deps --target /tmp/site .whl/diffusers-*.whl
             export PYTHONPATH="/tmp/site:$PWD"
         else
-            echo "no wheels in .whl/: see docs/ENGINE.md for the pip download command"
+            echo "no diffusers wheel in .whl/: see docs/ENGINE.md for the pip download command"
         fi
     fi
     export PYTHONPATH="${PYTHONPATH:-$PWD}"
