@@ -68,7 +68,7 @@ def render_mockup(image: Image.Image, req: GenerationRequest) -> Image.Image:
 
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG", optimize=False)
+    image.convert("RGB").save(buffer, format="PNG", compress_level=1)  # lossless, fast
     return buffer.getvalue()
 
 

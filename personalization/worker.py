@@ -177,7 +177,8 @@ def run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
                 message=f"The image could not be generated ({type(exc).__name__}). Please try again.",
             )
         return "generation_error"
-    per_image = (time.monotonic() - started) / max(1, sum(req.variations for req in batch))
+    pipeline_seconds = time.monotonic() - started
+    per_image = pipeline_seconds / max(1, sum(req.variations for req in batch))
     done = 0
     for req, images in zip(batch, results, strict=True):
         if req.pk not in progress.active:
@@ -193,6 +194,12 @@ def run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
                 code="postprocess_error",
                 message=f"The design was generated but could not be finished ({type(exc).__name__}).",
             )
+    logger.info(
+        "batch of %s request(s): pipeline %.3f s, post-processing %.3f s",
+        len(batch),
+        pipeline_seconds,
+        time.monotonic() - started - pipeline_seconds,
+    )
     return f"succeeded {done} of {len(batch)}"
 
 

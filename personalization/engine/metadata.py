@@ -124,7 +124,8 @@ def png_bytes(
     for key, value in fields.items():
         info.add_text(key, str(value))  # Pillow writes iTXt (UTF-8) when the text is not Latin-1
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
+    # Fast zlib level: lossless all the same, several times quicker than the default on noisy images.
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=1)
     return buffer.getvalue()
 
 

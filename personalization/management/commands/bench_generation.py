@@ -147,7 +147,7 @@ class Command(BaseCommand):
                         if status != GenerationRequest.Status.SUCCEEDED:
                             raise CommandError(f"request ended {status}")
                         return
-                    time.sleep(0.005)
+                    time.sleep(0.05)  # a client polling every 50 ms (the storefront polls every 1 s)
                 raise CommandError("timed out waiting for the worker")
 
             wait(submit(10_000))  # warm-up: worker start, model load, first call
