@@ -11,7 +11,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 def pytest_collection_modifyitems(config, items):
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason="/usr/bin/chromium is absent: browser test skipped (apt-get install -y chromium)")
+    skip = pytest.mark.skip(
+        reason="/usr/bin/chromium is absent: browser test skipped (apt-get install -y chromium)"
+    )
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)

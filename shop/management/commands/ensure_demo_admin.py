@@ -1,6 +1,5 @@
 """`python manage.py ensure_demo_admin`: the demo superuser admin/admin, only while DEBUG is on."""
 
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -13,9 +12,7 @@ class Command(BaseCommand):
     help = "With DEBUG on, create or reset the demo superuser admin / admin. Refuses when DEBUG is off."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--port", default=None, help="Port shown in the admin URL (default 8000)."
-        )
+        parser.add_argument("--port", default=None, help="Port shown in the admin URL (default 8000).")
 
     def handle(self, *args, port=None, **options):
         if not settings.DEBUG:
