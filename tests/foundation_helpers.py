@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from personalization.models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign
+from personalization.services import line_design_create
 from shop.models import Cart, CartLine, Order, OrderLine
 
 _seq = itertools.count(1)
@@ -102,30 +103,8 @@ def make_order(product, *, design: GenerationImage | None = None) -> Order:
 
 
 def make_line_design(order_line: OrderLine, image: GenerationImage) -> LineDesign:
-    req = image.request
-    design = LineDesign(
-        order_line=order_line,
-        source_image=image,
-        description=req.description,
-        optimized_prompt=req.optimized_prompt,
-        negative_prompt=req.negative_prompt,
-        seed=image.seed,
-        steps=req.steps,
-        guidance_scale=req.guidance_scale,
-        width=image.width,
-        height=image.height,
-        model_name=req.model_name,
-        scheduler_name=req.scheduler_name,
-        brand_name=req.brand.name,
-        brand_palette=[{"name": c.name, "hex": c.hex, "role": c.role} for c in req.brand.palette.all()],
-        base_color_name=req.base_color_name,
-        base_color_hex=req.base_color_hex,
-        brand_consistency=image.brand_consistency,
-    )
-    design.image.save("design.png", ContentFile(png_bytes("#AA3355")), save=False)
-    design.mockup.save("mockup.png", ContentFile(png_bytes("#DDDDDD")), save=False)
-    design.save()
-    return design
+    """The frozen design, made by the service the checkout uses."""
+    return line_design_create(order_line=order_line, image=image)
 
 
 def make_idempotency_key(user) -> IdempotencyKey:

@@ -81,8 +81,13 @@ def test_one_frozen_design_per_order_line(product):
     generation = make_generation(product, status=Status.SUCCEEDED)
     image = make_generation_image(generation)
     order = make_order(product, design=image)
-    line = LineDesign.objects.get().order_line
-    refused_by_db(lambda: make_line_design(line, image))
+    first = LineDesign.objects.get()
+    with pytest.raises(ValidationError):  # the service validates first
+        make_line_design(first.order_line, image)
+    duplicate = {
+        f.attname: getattr(first, f.attname) for f in LineDesign._meta.concrete_fields if f.name != "id"
+    }
+    refused_by_db(lambda: LineDesign.objects.create(**duplicate))  # and the database refuses
     assert order.lines.count() == 2
 
 
