@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,6 +210,9 @@ PERSONALIZATION = {
     "MAX_ATTEMPTS": env.int("PERSONALIZATION_MAX_ATTEMPTS", default=3),
     "SWEEP_INTERVAL_SECONDS": env.float("PERSONALIZATION_SWEEP_INTERVAL", default=10.0),
     "PROGRESS_INTERVAL": env.float("PERSONALIZATION_PROGRESS_INTERVAL", default=1.0),
+    # Print files: "" upscales with Lanczos; a hub id or directory of a diffusers x4 upscaler uses it.
+    "PRINT_UPSCALER": env("PERSONALIZATION_PRINT_UPSCALER", default=""),
+    "PRINT_UPSCALER_STEPS": env.int("PERSONALIZATION_PRINT_UPSCALER_STEPS", default=20),
 }
 
 # --- Security (production values unless DEBUG) --------------------------------------------------

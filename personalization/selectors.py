@@ -39,14 +39,14 @@ def seconds_per_step() -> float:
     )
     row = (
         GenerationRequest.objects.filter(pk__in=list(recent))
-        .annotate(duration=F("finished_at") - F("started_at"), work=F("steps") * F("variations"))
-        .aggregate(duration=Avg("duration"), work=Avg("work"))
+        .annotate(run_time=F("finished_at") - F("started_at"), work=F("steps") * F("variations"))
+        .aggregate(avg_run_time=Avg("run_time"), avg_work=Avg("work"))
     )
-    if not row["duration"] or not row["work"]:
+    if not row["avg_run_time"] or not row["avg_work"]:
         return DEFAULT_SECONDS_PER_STEP
-    duration = row["duration"]
+    duration = row["avg_run_time"]
     seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration) / 1e6
-    return max(0.001, seconds / row["work"])
+    return max(0.001, seconds / row["avg_work"])
 
 
 def eta_seconds(generation: GenerationRequest) -> float | None:

@@ -1,4 +1,5 @@
 import io
+from urllib.parse import urljoin
 
 import pytest
 from django.urls import reverse
@@ -399,8 +400,11 @@ def test_detail_shows_status_images_timings_and_absolute_urls(api, user, generat
     assert [image["index"] for image in data["images"]] == [0, 1]
     image = data["images"][0]
     assert set(image) == {"index", "seed", "url", "mockup_url", "brand_consistency"}
-    assert image["url"].startswith("http://testserver/media/personalization/")
-    assert image["mockup_url"].startswith("http://testserver/media/")
+    stored = generation.images.get(index=0)
+    # Absolute URLs, whatever the storage (local media or S3).
+    assert image["url"] == urljoin("http://testserver/", stored.image.url)
+    assert image["mockup_url"] == urljoin("http://testserver/", stored.mockup.url)
+    assert "personalization/" in image["url"]
     assert image["brand_consistency"] == 81.5
     assert set(data["timings"]) == {"created_at", "started_at", "finished_at", "duration_seconds"}
 

@@ -1,3 +1,5 @@
+from urllib.parse import urljoin
+
 import pytest
 
 from personalization.models import LineDesign
@@ -54,9 +56,12 @@ def test_place_an_order_with_a_personalized_and_a_plain_line(api, user, catalogu
     assert design["negative_prompt"] == generation.negative_prompt
     assert (design["model"], design["scheduler"]) == ("tiny-sd21", "DPMSolverMultistepScheduler")
     assert (design["steps"], design["guidance_scale"]) == (20, 7.5)
-    assert design["image_url"].startswith("http://testserver/media/orders/designs/")
-    assert design["mockup_url"].startswith("http://testserver/media/orders/designs/")
-    assert LineDesign.objects.get().source_image.index == 1
+    frozen = LineDesign.objects.get()
+    # Absolute URLs of the frozen copies, whatever the storage (local media or S3).
+    assert design["image_url"] == urljoin("http://testserver/", frozen.image.url)
+    assert design["mockup_url"] == urljoin("http://testserver/", frozen.mockup.url)
+    assert "orders/designs/" in design["image_url"]
+    assert frozen.source_image.index == 1
     assert order.user == user
     assert not Cart.objects.exists()  # the transient cart is gone
 
