@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "DAILY_QUOTA": 200,
     # Print files.
     "PRINT_BLEED_MM": 3.0,
+    # The print upscaler: "" is Lanczos; else a hub id or local directory of a diffusers
+    # StableDiffusionUpscalePipeline (e.g. stabilityai/stable-diffusion-x4-upscaler), run in the worker.
+    "PRINT_UPSCALER": "",
+    "PRINT_UPSCALER_STEPS": 20,
 }
 
 

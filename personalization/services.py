@@ -430,7 +430,8 @@ def line_design_create(*, order_line, image: GenerationImage):
 
 def line_design_render_print_file(*, design_id: int):
     """Render (or re-render) the print-ready file of an ordered design: the print area's physical
-    size at its DPI plus bleed, sRGB, DPI in the file; warnings stored (e.g. low effective DPI)."""
+    size at its DPI plus bleed, sRGB, DPI in the file; warnings stored (e.g. low effective DPI).
+    Upscaled with Lanczos, or with the diffusers upscaler named by PRINT_UPSCALER (worker only)."""
     from .models import LineDesign
     from .printing import print_file
     from .specs import PrintAreaSpec
@@ -441,6 +442,13 @@ def line_design_render_print_file(*, design_id: int):
     with design.image.open("rb") as fh:
         image = Image.open(fh)
         image.load()
+    upscaler = None
+    if conf.PRINT_UPSCALER:
+        from .engine.upscale import diffusers_upscaler  # torch: only in the GPU worker
+
+        upscaler = diffusers_upscaler(
+            conf.PRINT_UPSCALER, device=conf.DEVICE, dtype=conf.DTYPE, steps=conf.PRINT_UPSCALER_STEPS
+        )
     result = print_file(
         design=image.convert("RGB"),
         print_area=PrintAreaSpec(
@@ -451,6 +459,7 @@ def line_design_render_print_file(*, design_id: int):
             min_dpi=area.get("min_dpi", 150),
         ),
         bleed_mm=conf.PRINT_BLEED_MM,
+        upscaler=upscaler,
     )
     design.print_file.name = store_bytes(f"orders/designs/{design.order_line_id}/print.png", result.png_bytes)
     design.print_warnings = list(result.warnings)

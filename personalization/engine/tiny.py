@@ -127,3 +127,87 @@ def build_tiny_lora(pipeline_dir: Path, out_file: Path, *, seed: int = 0, rank: 
         safe_serialization=True,
     )
     return out_file
+
+
+def build_tiny_upscaler(out_dir: Path, *, seed: int = 0) -> Path:
+    """Write a tiny random-weight `StableDiffusionUpscalePipeline` to `out_dir` and return `out_dir`.
+
+    The layout of `stabilityai/stable-diffusion-x4-upscaler` at toy width (as diffusers' own upscaler
+    tests build it): a UNet that takes the 4 latent channels plus the 3 channels of the noised low-res
+    image (`in_channels=7`) and gets the noise level as a class label (`num_class_embeds`), cross-only
+    attention above the lowest level; a 4x VAE (three levels) with `scaling_factor=0.08333`; a DDPM
+    `low_res_scheduler` that noises the input and a v-prediction DDIM scheduler; the tiny CLIP text
+    encoder and tokenizer of `build_tiny_pipeline`. The same seed writes the same weights. Load it
+    with `StableDiffusionUpscalePipeline.from_pretrained(out_dir, local_files_only=True)`.
+    """
+    from diffusers import DDPMScheduler, StableDiffusionUpscalePipeline
+
+    out_dir = Path(out_dir)
+    tokenizer = build_tiny_tokenizer()
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=64,
+        in_channels=7,  # 4 latent channels + the 3-channel low-res image
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        only_cross_attention=(True, False),  # x4: cross-only attention but at the lowest level
+        num_class_embeds=1000,  # the noise level (0..max_noise_level) is the class label
+        cross_attention_dim=TEXT_WIDTH,
+        attention_head_dim=8,
+        use_linear_projection=True,
+        norm_num_groups=32,
+    )
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8, 16, 32),  # three levels: latents are 1/4 of the image, as in the x4 VAE
+        down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3,
+        layers_per_block=1,
+        norm_num_groups=8,
+        sample_size=256,
+        scaling_factor=0.08333,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            hidden_act="gelu",
+            projection_dim=TEXT_WIDTH,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    # The x4 upscaler's scheduler configs (scaled_linear betas 0.0001..0.02, 1000 steps; v-prediction).
+    betas = {
+        "num_train_timesteps": 1000,
+        "beta_start": 0.0001,
+        "beta_end": 0.02,
+        "beta_schedule": "scaled_linear",
+    }
+    low_res_scheduler = DDPMScheduler(**betas, clip_sample=False)
+    scheduler = DDIMScheduler(
+        **betas, prediction_type="v_prediction", clip_sample=False, set_alpha_to_one=False, steps_offset=1
+    )
+
+    pipe = StableDiffusionUpscalePipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        low_res_scheduler=low_res_scheduler,
+        scheduler=scheduler,
+        max_noise_level=350,
+    )
+    pipe.save_pretrained(out_dir)
+    return out_dir
