@@ -149,3 +149,31 @@ def test_brand_lora_is_applied_for_its_brand_only(tiny_model, engine, tmp_path):
     base_px = pixels(base.images.get().image)
     assert np.abs(pixels(with_lora.images.get().image) - base_px).mean() > 1.0
     np.testing.assert_allclose(pixels(base_again.images.get().image), base_px, atol=1)
+
+
+def test_off_brand_variation_is_reseeded_once_then_flagged(tiny_model, engine, monkeypatch):
+    # A minimum no picture can reach: each variation gets exactly one automatic re-seed, then a flag.
+    product = make_product(brand=make_brand(min_consistency_score=100))
+    calls = []
+    original = engine.generate
+
+    def counting_generate(jobs, **kwargs):
+        calls.append([job.seeds for job in jobs])
+        return original(jobs, **kwargs)
+
+    monkeypatch.setattr(engine, "generate", counting_generate)
+    req = submit(product, seed=500, variations=2)
+    worker.run(req.pk)
+    req.refresh_from_db()
+    assert req.status == Status.SUCCEEDED
+    assert calls[0] == [[500, 501]]  # the batched call
+    assert [len(c) for c in calls[1:]] == [1, 1] and all(seeds[0][0] not in (500, 501) for seeds in calls[1:])
+    for image in req.images.all():
+        assert image.flagged is True
+        assert image.brand_consistency is not None and image.brand_consistency < 100
+        # The stored seed is the kept picture's: the original, or the re-seed when that scored higher.
+        if image.reseeded_from is None:
+            assert image.seed == 500 + image.index
+        else:
+            assert image.reseeded_from == 500 + image.index
+            assert image.seed == worker.reseed(image.reseeded_from, image.index)
