@@ -30,6 +30,25 @@ def build_tiny_tokenizer() -> CLIPTokenizer:
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
+def build_tiny_text_encoder(tokenizer: CLIPTokenizer) -> CLIPTextModel:
+    """A 2-layer CLIP text tower, TEXT_WIDTH wide (random weights; seed torch first)."""
+    return CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            hidden_act="gelu",
+            projection_dim=TEXT_WIDTH,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+
+
 def build_tiny_pipeline(out_dir: Path, *, seed: int = 0) -> Path:
     """Write a tiny SD 2.1-layout pipeline to `out_dir` with `save_pretrained` and return `out_dir`.
 
@@ -67,21 +86,7 @@ def build_tiny_pipeline(out_dir: Path, *, seed: int = 0) -> Path:
         norm_num_groups=8,
         sample_size=512,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=TEXT_WIDTH,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            hidden_act="gelu",
-            projection_dim=TEXT_WIDTH,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
+    text_encoder = build_tiny_text_encoder(tokenizer)
     scheduler_config = json.loads((SD21_CONFIGS / "scheduler" / "scheduler_config.json").read_text())
     scheduler = DDIMScheduler.from_config(scheduler_config)
 
@@ -173,21 +178,7 @@ def build_tiny_upscaler(out_dir: Path, *, seed: int = 0) -> Path:
         sample_size=256,
         scaling_factor=0.08333,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=TEXT_WIDTH,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            hidden_act="gelu",
-            projection_dim=TEXT_WIDTH,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
+    text_encoder = build_tiny_text_encoder(tokenizer)
     # The x4 upscaler's scheduler configs (scaled_linear betas 0.0001..0.02, 1000 steps; v-prediction).
     betas = {
         "num_train_timesteps": 1000,
