@@ -25,3 +25,21 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     yield
     shutil.rmtree(tmp_path / "media", ignore_errors=True)
+
+
+@pytest.fixture
+def me(client):
+    """The test client as the visitor "visitor-me"."""
+    from tests.factories import visitor
+
+    return visitor(client, "visitor-me")
+
+
+@pytest.fixture
+def stranger():
+    """Another browser: the visitor "visitor-stranger"."""
+    from django.test import Client
+
+    from tests.factories import visitor
+
+    return visitor(Client(), "visitor-stranger")

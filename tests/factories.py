@@ -1,9 +1,11 @@
 """Small model builders shared by the tests (plain functions, explicit defaults)."""
 
+import io
 import itertools
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from PIL import Image
 
 from brand_guides.models import Brand, MaterialPreset, PaletteColor, StylePreset
 from shop.models import BaseColor, Category, Product
@@ -85,3 +87,18 @@ def make_product(
     if materials:
         product.allowed_materials.set(materials)
     return product
+
+
+def png(size=(64, 64), color=(200, 40, 40)) -> bytes:
+    """A small solid PNG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def visitor(client, key: str):
+    """The client as an anonymous visitor with this key (the owner key of its generations and cart)."""
+    session = client.session
+    session["visitor_key"] = key
+    session.save()
+    return client

@@ -1,17 +1,14 @@
 """The storefront studio: pages, htmx fragments, bad input in every field, ownership, CSRF."""
 
-import io
-
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from personalization.models import GenerationImage, GenerationRequest
 from personalization.services import generation_request_create
-from tests.factories import make_material, make_product, make_style, make_user
+from tests.factories import make_material, make_product, make_style, make_user, png, visitor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 Status = GenerationRequest.Status
@@ -26,29 +23,6 @@ def _web(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-
-
-def png(size=(64, 64), color=(200, 40, 40)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def visitor(client: Client, key: str) -> Client:
-    session = client.session
-    session["visitor_key"] = key
-    session.save()
-    return client
-
-
-@pytest.fixture
-def me(client):
-    return visitor(client, "visitor-me")
-
-
-@pytest.fixture
-def stranger():
-    return visitor(Client(), "visitor-stranger")
 
 
 @pytest.fixture

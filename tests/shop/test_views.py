@@ -1,6 +1,5 @@
 """The host shop's pages: catalogue, product, cart, checkout, orders, accounts; ownership, CSRF."""
 
-import io
 import uuid
 
 import pytest
@@ -9,12 +8,11 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from personalization.models import GenerationImage, GenerationRequest, LineDesign
 from personalization.services import generation_request_create
 from shop.models import Cart, CartLine, Order
-from tests.factories import make_category, make_product, make_user
+from tests.factories import make_category, make_product, make_user, png, visitor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
@@ -29,29 +27,6 @@ def _web(settings):
     }
 
 
-def png(color=(200, 40, 40)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def visitor(client: Client, key: str) -> Client:
-    session = client.session
-    session["visitor_key"] = key
-    session.save()
-    return client
-
-
-@pytest.fixture
-def me(client):
-    return visitor(client, "visitor-me")
-
-
-@pytest.fixture
-def stranger():
-    return visitor(Client(), "visitor-stranger")
-
-
 @pytest.fixture
 def product():
     return make_product(name="Classic tee", slug="classic-tee")
@@ -64,7 +39,7 @@ def design(product, *, key="visitor-me", color="White") -> GenerationImage:
     )
     image = GenerationImage(request=g, index=0, seed=g.seed, width=64, height=64, brand_consistency=77)
     image.image.save("design.png", ContentFile(png()), save=False)
-    image.mockup.save("mockup.png", ContentFile(png((0, 0, 200))), save=False)
+    image.mockup.save("mockup.png", ContentFile(png(color=(0, 0, 200))), save=False)
     image.save()
     return image
 
