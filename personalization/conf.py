@@ -19,6 +19,16 @@ DEFAULTS: dict[str, Any] = {
     "DEVICE": "auto",
     "DTYPE": "auto",
     "COMPILE": False,
+    # torch.compile mode when COMPILE is on: "reduce-overhead" (Inductor + CUDA graphs), "default",
+    # "max-autotune", "max-autotune-no-cudagraphs".
+    "COMPILE_MODE": "reduce-overhead",
+    # Scaled-dot-product-attention backends first tried: "default" (PyTorch's order), "cudnn",
+    # "flash", "efficient", "math".
+    "ATTENTION": "default",
+    # Shapes the worker runs once before it claims work ("WIDTHxHEIGHTxIMAGES" strings or
+    # (width, height, images) tuples), so compiling and CUDA-graph recording never happen inside a
+    # customer's request. Empty: none, or, with COMPILE on, each of SIZES at one image.
+    "WARMUP_SHAPES": (),
     # Generation parameters and their limits.
     "DEFAULT_STEPS": 25,
     "MIN_STEPS": 1,

@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from PIL import Image
 
 from . import lifecycle, postprocess
@@ -30,12 +31,76 @@ def worker_name() -> str:
 def engine():
     from .engine.core import get_engine
 
-    return get_engine(str(conf.MODEL), device=conf.DEVICE, dtype=conf.DTYPE, compile=conf.COMPILE)
+    return get_engine(
+        str(conf.MODEL),
+        device=conf.DEVICE,
+        dtype=conf.DTYPE,
+        compile=conf.COMPILE,
+        compile_mode=conf.COMPILE_MODE,
+        attention=conf.ATTENTION,
+    )
+
+
+def warmup_shapes() -> list[tuple[int, int, int]]:
+    """conf.WARMUP_SHAPES as (width, height, images); with COMPILE on and none given, each size at 1."""
+    shapes = []
+    for shape in conf.WARMUP_SHAPES:
+        try:
+            parts = shape.lower().split("x") if isinstance(shape, str) else list(shape)
+            width, height, images = (int(part) for part in parts)
+        except (TypeError, ValueError, AttributeError):
+            raise ImproperlyConfigured(
+                f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r} is not WIDTHxHEIGHTxIMAGES, e.g. 768x768x1"
+            ) from None
+        if width % 8 or height % 8 or not (min(width, height) >= 64 and max(width, height) <= 2048):
+            raise ImproperlyConfigured(
+                f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r}: width and height must be multiples of 8 "
+                "between 64 and 2048"
+            )
+        if not 1 <= images <= conf.MAX_BATCH_IMAGES:
+            raise ImproperlyConfigured(
+                f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r}: images must be between 1 and "
+                f"MAX_BATCH_IMAGES ({conf.MAX_BATCH_IMAGES})"
+            )
+        shapes.append((width, height, images))
+    if not shapes and conf.COMPILE:
+        shapes = [(size, size, 1) for size in conf.SIZES]
+    return shapes
+
+
+def check_settings() -> None:
+    """Refuse bad engine settings before any worker starts (raises ImproperlyConfigured)."""
+    from .engine.core import Engine
+
+    try:
+        Engine(
+            str(conf.MODEL),
+            device=conf.DEVICE,
+            dtype=conf.DTYPE,
+            compile=conf.COMPILE,
+            compile_mode=conf.COMPILE_MODE,
+            attention=conf.ATTENTION,
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PERSONALIZATION: {exc}") from None
+    warmup_shapes()
+
+
+_warmed: set = set()
 
 
 def ensure_loaded():
-    """Load the pipeline (once per process) and return it."""
-    return engine().pipeline
+    """Load the pipeline and run the warm-up shapes (once per process); return the pipeline."""
+    eng = engine()
+    pipe = eng.pipeline
+    if id(eng) not in _warmed:
+        shapes = warmup_shapes()
+        if shapes:
+            started = time.monotonic()
+            eng.warm_up(shapes)
+            logger.info("warmed up %s in %.1f s", shapes, time.monotonic() - started)
+        _warmed.add(id(eng))
+    return pipe
 
 
 def _local_path(field) -> str:

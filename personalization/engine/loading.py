@@ -3,18 +3,56 @@
 Only the GPU worker process imports this module (it imports torch and diffusers).
 """
 
+import contextlib
 import os
 from pathlib import Path
 
 import torch
 from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
-# The torch.compile mode used when `compile=True`: autotuned kernels, no CUDA graphs (CUDA graphs
-# would pin memory per input shape, and every batch size is a new shape).
-COMPILE_MODE = "max-autotune-no-cudagraphs"
+# The torch.compile mode used when `compile=True`. "reduce-overhead" (Inductor kernels + CUDA graphs)
+# was the fastest measured (H200, docs/PERFORMANCE.md): 0.354 s per 768 px image against 0.743 s
+# eager; "max-autotune-no-cudagraphs" had not finished autotuning after 150 s. CUDA graphs are recorded
+# per input shape: the worker warms up the shapes it serves before it claims work (WARMUP_SHAPES).
+COMPILE_MODE = "reduce-overhead"
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+# Scaled-dot-product-attention backends, in priority order; "default" leaves PyTorch's own order
+# (flash, memory-efficient, math, then cuDNN in torch 2.11-2.13). A backend that cannot take an input
+# (the VAE's single 512-wide head, a CPU tensor for cuDNN) falls through to the next one.
+ATTENTION_BACKENDS: dict[str, list[SDPBackend] | None] = {
+    "default": None,
+    "cudnn": [
+        SDPBackend.CUDNN_ATTENTION,
+        SDPBackend.FLASH_ATTENTION,
+        SDPBackend.EFFICIENT_ATTENTION,
+        SDPBackend.MATH,
+    ],
+    "flash": [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH],
+    "efficient": [SDPBackend.EFFICIENT_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.MATH],
+    "math": [SDPBackend.MATH],
+}
+
+
+def check_attention(name: str) -> str:
+    if name not in ATTENTION_BACKENDS:
+        raise ValueError(f"unknown attention backend {name!r}; use one of {', '.join(ATTENTION_BACKENDS)}")
+    return name
+
+
+def attention_backend(name: str):
+    """A context manager that runs SDPA with the backends of `name`, in that order of priority.
+
+    Under torch.compile the choice is made when a graph is traced, so wrap every call the same way.
+    """
+    backends = ATTENTION_BACKENDS[check_attention(name)]
+    if backends is None:
+        return contextlib.nullcontext()
+    return sdpa_kernel(backends, set_priority=True)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -79,12 +117,23 @@ def configure_pipeline(pipe: StableDiffusionPipeline, *, device: torch.device) -
     return pipe
 
 
-def compile_pipeline(pipe: StableDiffusionPipeline, *, mode: str = COMPILE_MODE) -> StableDiffusionPipeline:
+def compile_pipeline(
+    pipe: StableDiffusionPipeline, *, mode: str = COMPILE_MODE, inductor_tuning: bool = False
+) -> StableDiffusionPipeline:
     """torch.compile the UNet and the VAE decoder in place (the first call per input shape is slow).
 
     In place (`nn.Module.compile`), so `pipe.unet` stays a UNet2DConditionModel for LoRA loading.
+    `inductor_tuning` adds the Inductor settings of diffusers' "accelerate inference" guide
+    (coordinate-descent tuning of the generated kernels, no epilogue fusion): longer compiles, for the
+    benchmark to measure what they bring.
     """
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; use one of {', '.join(COMPILE_MODES)}")
     torch._inductor.config.conv_1x1_as_mm = True  # as in diffusers' "accelerate inference" guide
+    if inductor_tuning:
+        torch._inductor.config.coordinate_descent_tuning = True
+        torch._inductor.config.coordinate_descent_check_all_directions = True
+        torch._inductor.config.epilogue_fusion = False
     pipe.unet.compile(mode=mode, fullgraph=True)
     pipe.vae.decoder.compile(mode=mode, fullgraph=True)
     return pipe

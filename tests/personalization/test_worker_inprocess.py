@@ -177,3 +177,63 @@ def test_off_brand_variation_is_reseeded_once_then_flagged(tiny_model, engine, m
         else:
             assert image.reseeded_from == 500 + image.index
             assert image.seed == worker.reseed(image.reseeded_from, image.index)
+
+
+@pytest.mark.parametrize(
+    ("given", "compile", "expected"),
+    [
+        (["768x768x1", "512X512x2"], False, [(768, 768, 1), (512, 512, 2)]),
+        ([(64, 96, 3)], True, [(64, 96, 3)]),
+        ([], False, []),
+        ([], True, [(512, 512, 1), (768, 768, 1)]),  # compiled: every size the studio offers
+    ],
+)
+def test_warmup_shapes(settings, given, compile, expected):
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "WARMUP_SHAPES": given, "COMPILE": compile}
+    assert worker.warmup_shapes() == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("768x768", "WIDTHxHEIGHTxIMAGES"),
+        ("axbxc", "WIDTHxHEIGHTxIMAGES"),
+        ("770x768x1", "multiples of 8"),
+        ("768x4096x1", "multiples of 8"),
+        ("768x768x0", "MAX_BATCH_IMAGES"),
+        ("768x768x99", "MAX_BATCH_IMAGES"),
+    ],
+)
+def test_bad_warmup_shapes_are_refused_with_the_setting_named(settings, given, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "WARMUP_SHAPES": [given]}
+    with pytest.raises(ImproperlyConfigured, match=message):
+        worker.check_settings()
+
+
+@pytest.mark.parametrize(("key", "value"), [("ATTENTION", "xformers"), ("COMPILE_MODE", "fastest")])
+def test_bad_engine_settings_are_refused_before_the_worker_starts(settings, key, value):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import CommandError, call_command
+
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, key: value}
+    with pytest.raises(ImproperlyConfigured, match=value):
+        worker.check_settings()
+    with pytest.raises(CommandError, match=value):
+        call_command("run_gpu_worker")  # refuses before it starts any cluster
+
+
+def test_the_worker_warms_up_its_shapes_once_before_claiming(product, settings, tiny_model, monkeypatch):
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "WARMUP_SHAPES": ["64x64x2"]}
+    eng = worker.engine()
+    monkeypatch.setattr(worker, "_warmed", set())
+    warmed, original = [], eng.warm_up
+    monkeypatch.setattr(eng, "warm_up", lambda shapes: warmed.append(shapes) or original(shapes))
+    first, second = submit(product, seed=1), submit(product, seed=2)
+    worker.run(first.pk)
+    worker.run(second.pk)
+    assert warmed == [[(64, 64, 2)]]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == second.status == Status.SUCCEEDED

@@ -14,11 +14,13 @@ import subprocess
 import sys
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from personalization.conf import conf
 from personalization.lifecycle import sweep_expired_leases
+from personalization.worker import check_settings
 
 
 class Command(BaseCommand):
@@ -32,6 +34,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, gpus: str, sweep_interval: float | None, **options):
         interval = sweep_interval if sweep_interval is not None else float(conf.SWEEP_INTERVAL_SECONDS)
+        try:
+            check_settings()  # a bad engine setting stops here, not in every task of every worker
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         children = []
         for gpu in [g.strip() for g in gpus.split(",") if g.strip()] or [None]:
             env = {**os.environ, "Q_CLUSTER_NAME": conf.GPU_CLUSTER}

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch.nn.attention import SDPBackend
 
 from personalization.engine.core import (
     SCHEDULER_NAME,
@@ -11,6 +12,7 @@ from personalization.engine.core import (
     Job,
     get_engine,
     latents_to_preview,
+    to_pil,
     validate_jobs,
 )
 
@@ -127,22 +129,62 @@ def test_img2img_uses_the_reference_and_strength(engine, baseline):
     assert np.abs(pixels(light) - pixels(strong)).mean() > 1
 
 
-def test_lora_changes_the_image_and_is_removed_afterwards(engine, baseline, tiny_lora, monkeypatch):
+def lora_layers(engine) -> list[str]:
+    """Names of the LoRA (peft) layers in the UNet and the text encoder."""
+    pipe = engine.pipeline
+    modules = [*pipe.unet.named_modules(), *pipe.text_encoder.named_modules()]
+    return [name for name, module in modules if name.endswith("lora_A") or "lora_" in type(module).__name__]
+
+
+def count_lora_loads(engine, monkeypatch) -> list:
+    pipe = engine.pipeline
+    loads, original = [], pipe.load_lora_weights
+    monkeypatch.setattr(pipe, "load_lora_weights", lambda *a, **k: loads.append(a[0]) or original(*a, **k))
+    return loads
+
+
+def test_lora_changes_the_image_and_is_unloaded_for_the_next_job_without_it(
+    engine, baseline, tiny_lora, monkeypatch
+):
+    loads = count_lora_loads(engine, monkeypatch)
     with_lora = engine.generate([job(lora_path=str(tiny_lora), lora_scale=1.0)])[0][0]
     assert np.abs(pixels(with_lora) - pixels(baseline)).mean() > 5
-    after = engine.generate([job()])[0][0]
-    assert np.array_equal(pixels(after), pixels(baseline))
+    assert engine.loaded_lora is not None and lora_layers(engine)
 
     half = engine.generate([job(lora_path=str(tiny_lora), lora_scale=0.5)])[0][0]
     assert not np.array_equal(pixels(half), pixels(with_lora))
-
-    loads = []
-    pipe = engine.pipeline
-    original = pipe.load_lora_weights
-    monkeypatch.setattr(pipe, "load_lora_weights", lambda *a, **k: loads.append(1) or original(*a, **k))
     again = engine.generate([job(lora_path=str(tiny_lora), lora_scale=1.0)])[0][0]
-    assert loads == []  # the adapter stayed loaded (disabled) between jobs
     assert np.array_equal(pixels(again), pixels(with_lora))
+    assert loads == [str(tiny_lora)]  # back-to-back jobs of one brand load it once
+
+    after = engine.generate([job()])[0][0]
+    assert engine.loaded_lora is None
+    assert lora_layers(engine) == []  # unloaded: the base modules are back, not LoRA layers switched off
+    assert np.array_equal(pixels(after), pixels(baseline))
+
+    engine.generate([job(lora_path=str(tiny_lora), lora_scale=1.0)])
+    assert loads == [str(tiny_lora)] * 2  # loaded again for the brand's next request
+
+
+def test_another_brands_lora_replaces_the_loaded_one(engine, baseline, tiny_model, tiny_lora, tmp_path):
+    from personalization.engine.tiny import build_tiny_lora
+
+    other = build_tiny_lora(tiny_model, tmp_path / "other.safetensors", seed=7)
+    first = engine.generate([job(lora_path=str(tiny_lora))])[0][0]
+    second = engine.generate([job(lora_path=str(other))])[0][0]
+    assert engine.pipeline.unet.peft_config.keys() == {engine.loaded_lora}  # one adapter at a time
+    assert np.abs(pixels(second) - pixels(first)).mean() > 1
+    assert np.array_equal(pixels(engine.generate([job()])[0][0]), pixels(baseline))
+
+
+def test_a_failed_lora_run_is_unloaded_by_the_next_base_job(engine, baseline, tiny_lora):
+    def cancel(done, total, latents):
+        raise GenerationCancelled
+
+    with pytest.raises(GenerationCancelled):
+        engine.generate([job(lora_path=str(tiny_lora))], on_step=cancel)
+    assert np.array_equal(pixels(engine.generate([job()])[0][0]), pixels(baseline))
+    assert lora_layers(engine) == []
 
 
 def test_out_of_memory_becomes_engine_out_of_memory_and_the_next_call_works(engine, baseline, monkeypatch):
@@ -192,6 +234,60 @@ def test_bad_input_raises_value_error_before_running(jobs, message, engine, monk
 
 def test_validate_jobs_accepts_compatible_batches():
     validate_jobs([job(seeds=(1, 2)), job(prompt="other", negative_prompt="x", seeds=(3,))])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_to_pil_gives_the_same_pixels_as_diffusers_postprocess(dtype):
+    from diffusers.image_processor import VaeImageProcessor
+
+    generator = torch.Generator().manual_seed(0)
+    image = (torch.randn(3, 3, 40, 24, generator=generator) * 0.8).to(dtype)
+    image[0, :, 0, :3] = torch.tensor([-1.5, 1.5, 0.0], dtype=dtype)  # clipped and the middle
+    ours = to_pil(image)
+    theirs = VaeImageProcessor(vae_scale_factor=8).postprocess(image, output_type="pil")
+    assert [im.size for im in ours] == [(24, 40)] * 3 and ours[0].mode == "RGB"
+    for a, b in zip(ours, theirs, strict=True):
+        assert np.array_equal(pixels(a), pixels(b))
+
+
+def test_attention_backend_is_in_force_while_the_unet_runs(engine, baseline, tiny_model, monkeypatch):
+    math_engine = Engine(str(tiny_model), device="cpu", dtype="float32", attention="math")
+    unet = math_engine.pipeline.unet
+    seen, original = [], unet.forward
+
+    def forward(*args, **kwargs):
+        seen.append(torch._C._get_sdp_priority_order())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(unet, "forward", forward)
+    default_order = torch._C._get_sdp_priority_order()
+    image = math_engine.generate([job()])[0][0]
+    assert seen and all(order[0] == int(SDPBackend.MATH) for order in seen)
+    assert default_order[0] != int(SDPBackend.MATH)
+    assert torch._C._get_sdp_priority_order() == default_order  # restored after the call
+    assert np.abs(pixels(image) - pixels(baseline)).max() <= 2  # same maths, other kernel
+
+
+def test_engine_rejects_unknown_attention_and_compile_mode(tiny_model):
+    with pytest.raises(ValueError, match="attention backend"):
+        Engine(str(tiny_model), attention="xformers")
+    with pytest.raises(ValueError, match="compile mode"):
+        Engine(str(tiny_model), compile=True, compile_mode="fastest")
+
+
+def test_warm_up_runs_every_shape_before_any_request(engine, monkeypatch):
+    calls = []
+    unet = engine.pipeline.unet
+    original = unet.forward
+
+    def forward(sample, *args, **kwargs):
+        calls.append(tuple(sample.shape))
+        return original(sample, *args, **kwargs)
+
+    monkeypatch.setattr(unet, "forward", forward)
+    engine.warm_up([(64, 64, 1), (64, 96, 2)], steps=2, rounds=2)
+    # CFG: the UNet sees 2 x images; 2 steps x 2 rounds per shape.
+    assert calls == [(2, 4, 8, 8)] * 4 + [(4, 4, 12, 8)] * 4
 
 
 def test_latents_to_preview_is_a_cheap_rgb_picture():
