@@ -21,9 +21,11 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 
-from personalization.engine.core import decode_latents
+from personalization.engine.core import decode_latents, decode_to_tensor, to_pil
 from personalization.engine.loading import (
+    ATTENTION_BACKENDS,
     COMPILE_MODE,
+    attention_backend,
     compile_pipeline,
     configure_pipeline,
     load_pipeline,
@@ -34,6 +36,16 @@ from personalization.engine.tiny import SD21_CONFIGS, build_tiny_pipeline
 
 GUIDANCE_SCALE = 7.5
 TEXT_TOKENS, TEXT_WIDTH = 77, 1024  # SD 2.1's text encoder output: [batch, 77, 1024]
+
+# Compute of the full-size SD 2.1 architecture (torch.utils.flop_counter, ../shared/sd21/README.md):
+# TFLOP of one UNet forward of one image, and of one VAE decode, per image size.
+SD21_TFLOP = {512: {"unet": 0.804, "vae_decode": 2.5}, 768: {"unet": 2.149, "vae_decode": 5.75}}
+
+
+def sd21_tflop_per_image(size: int, steps: int) -> float:
+    """TFLOP of one image with classifier-free guidance: two UNet passes per step, one VAE decode."""
+    figures = SD21_TFLOP[size]
+    return 2 * steps * figures["unet"] + figures["vae_decode"]
 
 
 def read_config(component: str, filename: str = "config.json") -> dict:
@@ -104,6 +116,8 @@ def bench_pipeline(
     compile: bool = False,
     compile_mode: str = COMPILE_MODE,
     fuse_qkv: bool = False,
+    attention: str = "default",
+    inductor_tuning: bool = False,
     repeats: int = 3,
     warmup: int = 1,
     on_result=None,
@@ -111,11 +125,16 @@ def bench_pipeline(
     """Time full txt2img calls (CFG 7.5, `steps` steps, VAE decode, PIL) for each batch size.
 
     Returns one dict per batch size: seconds_per_call (median of `repeats`), seconds_per_image,
-    images_per_second, peak_memory_mb, device_name, and the settings. `on_result(dict)` is called as
-    soon as each batch size is measured (the CLI uses it to save partial results).
+    images_per_second, peak_memory_mb, device_name, the settings, and `stages`: the median seconds of
+    the denoising loop (text encoding, every UNet pass and scheduler step), the VAE decode and the
+    conversion to PIL, which add up to the call. For "sd21", `achieved_tflops` is the compute rate
+    the whole call sustained. `on_result(dict)` is called as soon as each batch size is measured (the
+    CLI uses it to save partial results).
     """
     if arch not in ("tiny", "sd21"):
         raise ValueError("arch must be 'tiny' or 'sd21'")
+    if attention not in ATTENTION_BACKENDS:
+        raise ValueError(f"attention must be one of {', '.join(ATTENTION_BACKENDS)}")
     if steps < 1 or repeats < 1 or warmup < 0 or not batches or min(batches) < 1:
         raise ValueError("steps, repeats and batches must be positive")
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
@@ -130,7 +149,7 @@ def bench_pipeline(
     if fuse_qkv:
         pipe.fuse_qkv_projections()
     if compile:
-        compile_pipeline(pipe, mode=compile_mode)
+        compile_pipeline(pipe, mode=compile_mode, inductor_tuning=inductor_tuning)
     build_seconds = time.perf_counter() - started
 
     results = []
@@ -148,7 +167,8 @@ def bench_pipeline(
                     "prompt_embeds": torch.randn(shape, generator=text).to(device, dtype),
                     "negative_prompt_embeds": torch.randn(shape, generator=text).to(device, dtype),
                 }
-            with torch.inference_mode():
+            marks = [time.perf_counter()]
+            with torch.inference_mode(), attention_backend(attention):
                 latents = pipe(
                     **inputs,
                     height=size,
@@ -158,7 +178,14 @@ def bench_pipeline(
                     generator=generators,
                     output_type="latent",
                 ).images
-                return decode_latents(pipe, latents)
+                synchronize(device)
+                marks.append(time.perf_counter())
+                decoded = decode_to_tensor(pipe, latents)
+                synchronize(device)
+                marks.append(time.perf_counter())
+                images = to_pil(decoded)
+                marks.append(time.perf_counter())
+            return images, [b - a for a, b in zip(marks, marks[1:], strict=False)]
 
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -167,15 +194,20 @@ def bench_pipeline(
             run()
         synchronize(device)
         warmup_seconds = time.perf_counter() - first_started
-        times = []
+        times, stages = [], []
         for _ in range(repeats):
             synchronize(device)
             call_started = time.perf_counter()
-            images = run()
+            images, stage_seconds = run()
             synchronize(device)
             times.append(time.perf_counter() - call_started)
+            stages.append(stage_seconds)
         assert len(images) == batch and images[0].size == (size, size)
         seconds_per_call = statistics.median(times)
+        stage_names = ("denoise", "vae_decode", "to_pil")
+        stage_medians = {
+            name: round(statistics.median(s[i] for s in stages), 4) for i, name in enumerate(stage_names)
+        }
         result = {
             "arch": arch,
             "size": size,
@@ -187,11 +219,20 @@ def bench_pipeline(
             "dtype": str(dtype).removeprefix("torch."),
             "compile": compile_mode if compile else False,
             "fuse_qkv": fuse_qkv,
+            "attention": attention,
+            "inductor_tuning": inductor_tuning,
             "seconds_per_call": round(seconds_per_call, 4),
             "seconds_per_image": round(seconds_per_call / batch, 4),
             "images_per_second": round(batch / seconds_per_call, 3),
             "peak_memory_mb": round(peak_memory_mb(device), 1),
             "times": [round(t, 4) for t in times],
+            "stages": stage_medians,
+            "denoise_seconds_per_step": round(stage_medians["denoise"] / steps, 5),
+            "achieved_tflops": (
+                round(sd21_tflop_per_image(size, steps) * batch / seconds_per_call, 1)
+                if arch == "sd21"
+                else None
+            ),
             "warmup_seconds": round(warmup_seconds, 2),
             "build_seconds": round(build_seconds, 2),
             "torch": torch.__version__,
@@ -203,13 +244,19 @@ def bench_pipeline(
 
 
 def format_table(results: list[dict]) -> str:
-    header = f"{'batch':>5} {'s/call':>8} {'s/image':>8} {'img/s':>7} {'peak MB':>9}  device, dtype, compile"
+    header = (
+        f"{'batch':>5} {'s/call':>8} {'s/image':>8} {'img/s':>7} {'denoise':>8} {'decode':>7} "
+        f"{'to_pil':>7} {'TFLOP/s':>8} {'peak MB':>9}  device, dtype, compile, attention"
+    )
     rows = [header]
     for r in results:
+        stages = r["stages"]
+        tflops = f"{r['achieved_tflops']:>8.1f}" if r["achieved_tflops"] is not None else f"{'-':>8}"
         rows.append(
             f"{r['batch']:>5} {r['seconds_per_call']:>8.3f} {r['seconds_per_image']:>8.3f} "
-            f"{r['images_per_second']:>7.2f} {r['peak_memory_mb']:>9.0f}  "
-            f"{r['device_name']}, {r['dtype']}, {r['compile']}"
+            f"{r['images_per_second']:>7.2f} {stages['denoise']:>8.3f} {stages['vae_decode']:>7.3f} "
+            f"{stages['to_pil']:>7.3f} {tflops} {r['peak_memory_mb']:>9.0f}  "
+            f"{r['device_name']}, {r['dtype']}, {r['compile']}, {r['attention']}"
         )
     return "\n".join(rows)
 
@@ -226,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile-mode", default=COMPILE_MODE)
     parser.add_argument(
         "--fuse-qkv", action="store_true", help="fused QKV projections (not used in production)"
+    )
+    parser.add_argument("--attention", choices=list(ATTENTION_BACKENDS), default="default")
+    parser.add_argument(
+        "--inductor-tuning",
+        action="store_true",
+        help="with --compile: coordinate-descent tuning, no epilogue fusion (longer compiles)",
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
@@ -250,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         compile=args.compile,
         compile_mode=args.compile_mode,
         fuse_qkv=args.fuse_qkv,
+        attention=args.attention,
+        inductor_tuning=args.inductor_tuning,
         repeats=args.repeats,
         warmup=args.warmup,
         on_result=save,

@@ -32,7 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch", default="1", help="Comma-separated batch sizes, e.g. 1,2,4.")
         parser.add_argument("--device", default="auto")
         parser.add_argument("--dtype", default="auto")
+        from personalization.engine.loading import ATTENTION_BACKENDS, COMPILE_MODE, COMPILE_MODES
+
         parser.add_argument("--compile", action="store_true")
+        parser.add_argument("--compile-mode", default=COMPILE_MODE, choices=COMPILE_MODES)
+        parser.add_argument("--attention", default="default", choices=list(ATTENTION_BACKENDS))
         parser.add_argument("--repeats", type=int, default=3)
         parser.add_argument(
             "--end-to-end", action="store_true", help="Time submit -> succeeded via the real worker."
@@ -61,6 +65,8 @@ class Command(BaseCommand):
             device=o["device"],
             dtype=o["dtype"],
             compile=o["compile"],
+            compile_mode=o["compile_mode"],
+            attention=o["attention"],
             repeats=o["repeats"],
         )
         self.stdout.write(format_table(results))

@@ -1,4 +1,5 @@
 import json
+import statistics
 import sys
 
 import pytest
@@ -19,6 +20,35 @@ def test_bench_tiny_returns_sane_figures():
         assert r["images_per_second"] == pytest.approx(r["batch"] / r["seconds_per_call"], rel=1e-2)
         assert r["peak_memory_mb"] > 10
         assert r["device"] == "cpu" and r["device_name"].startswith("cpu") and r["dtype"] == "float32"
+        assert set(r["stages"]) == {"denoise", "vae_decode", "to_pil"}
+        assert all(seconds > 0 for seconds in r["stages"].values())
+        # Each stage is a part of the call: with 2 repeats the medians are means, so they sum to at most
+        # the mean call time (give or take the rounding to 0.1 ms).
+        assert sum(r["stages"].values()) <= statistics.mean(r["times"]) + 1e-3
+        assert r["denoise_seconds_per_step"] == pytest.approx(r["stages"]["denoise"] / 2, abs=1e-4)
+        assert r["achieved_tflops"] is None  # the tiny model's compute is not counted
+        assert r["attention"] == "default" and r["inductor_tuning"] is False
+
+
+def test_sd21_compute_per_image_matches_the_counted_figures():
+    # ../shared/sd21/README.md: 113.3 TFLOP at 768 px and 42.8 at 512 px, 25 steps with CFG.
+    assert bench.sd21_tflop_per_image(768, 25) == pytest.approx(113.3, abs=0.2)
+    assert bench.sd21_tflop_per_image(512, 25) == pytest.approx(42.8, abs=0.2)
+
+
+def test_bench_runs_with_another_attention_backend():
+    [result] = bench_pipeline(
+        arch="tiny",
+        size=64,
+        steps=1,
+        batches=[1],
+        device="cpu",
+        dtype="float32",
+        repeats=1,
+        warmup=0,
+        attention="math",
+    )
+    assert result["attention"] == "math"
 
 
 def test_bench_cli_prints_a_table_and_one_json_line(capsys, tmp_path):
@@ -38,6 +68,7 @@ def test_bench_cli_prints_a_table_and_one_json_line(capsys, tmp_path):
         {"arch": "tiny", "steps": 0},
         {"arch": "tiny", "batches": []},
         {"arch": "tiny", "batches": [0]},
+        {"arch": "tiny", "attention": "xformers"},
     ],
 )
 def test_bench_rejects_bad_arguments(kwargs):

@@ -250,6 +250,14 @@ def test_to_pil_gives_the_same_pixels_as_diffusers_postprocess(dtype):
         assert np.array_equal(pixels(a), pixels(b))
 
 
+def test_to_pil_takes_channels_last_images_and_leaves_them_unchanged():
+    image = torch.linspace(-1, 1, 2 * 3 * 8 * 8).reshape(2, 3, 8, 8)
+    channels_last = image.contiguous(memory_format=torch.channels_last)  # as the CUDA VAE returns it
+    before = channels_last.clone()
+    assert [pixels(a).tolist() for a in to_pil(channels_last)] == [pixels(a).tolist() for a in to_pil(image)]
+    assert torch.equal(channels_last, before)
+
+
 def test_attention_backend_is_in_force_while_the_unet_runs(engine, baseline, tiny_model, monkeypatch):
     math_engine = Engine(str(tiny_model), device="cpu", dtype="float32", attention="math")
     unet = math_engine.pipeline.unet
