@@ -4,10 +4,15 @@
     python scripts/gpu_check.py --quick --device cpu --out /tmp/gpu_out   # the same logic on a CPU
 
 Sections, each timed and recorded even when it fails (results are rewritten after every section):
-env, tiny_engine (txt2img, img2img, batched == unbatched, LoRA, cancel, fp16 finite), sd21_finite
-(full-size SD 2.1 at 768 in the engine's dtype decodes to a finite, non-black image), bench_eager
-(sd21 768 px, 25 steps, batch 1/2/4), bench_fuse_qkv, then torch.compile benchmarks in child processes
-that are killed when the budget runs out. Writes OUT/gpu_results.json and appends to OUT/gpu_log.txt.
+env; tiny_engine (txt2img, img2img, batched == unbatched, LoRA loaded and unloaded, cancel, fp16
+finite); sd21_finite (full-size SD 2.1 at 768 in the engine's dtype decodes to a finite, non-black
+image); attention (SD 2.1's dominant attention shape timed on every SDPA backend, and the UNet's output
+with cuDNN first against PyTorch's default order); to_pil (the engine's on-device 8-bit conversion
+against diffusers' postprocess); bench_eager (sd21 768 px, 25 steps, batch 1/2/4, per-stage times);
+bench_eager_<backend> (batch 1 with the fastest attention backend); then torch.compile benchmarks in
+child processes killed when the budget runs out: reduce-overhead (batch 1, 4), reduce-overhead with
+Inductor tuning (batch 1), and max-autotune-no-cudagraphs when budget is left. Writes
+OUT/gpu_results.json and appends to OUT/gpu_log.txt.
 """
 
 import argparse
@@ -165,6 +170,9 @@ def tiny_engine_section(check: Check, device_name: str, size: int, steps: int) -
     after_lora = engine.generate([job(seeds=(1,))])
     data["lora_mean_diff"] = max_diff(with_lora[0][0], baseline[0][0])[1]
     data["after_lora_max_diff"] = max_diff(after_lora[0][0], baseline[0][0])[0]
+    data["lora_unloaded"] = engine.loaded_lora is None and not any(
+        "lora" in type(module).__name__.lower() for module in engine.pipeline.unet.modules()
+    )
 
     def cancel(done, total, latents):
         if done == 2:
@@ -191,6 +199,7 @@ def tiny_engine_section(check: Check, device_name: str, size: int, steps: int) -
         and [total for _, total in img2img_steps] == [steps // 2] * (steps // 2)
         and data["lora_mean_diff"] > 1
         and data["after_lora_max_diff"] <= 1
+        and data["lora_unloaded"]
         and data["cancel"] == "cancelled at step 2"
         and data["raw_vae_decode_finite"]
         and data["unet_dtype_after_img2img_setup"] == data["dtype"]
@@ -243,6 +252,127 @@ def sd21_finite_section(check: Check, device_name: str, size: int, steps: int) -
     return data
 
 
+def _median_seconds(fn, device, repeats: int = 20) -> float:
+    import statistics
+
+    from personalization.engine.bench import synchronize
+
+    fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def attention_section(check: Check, device_name: str, quick: bool) -> dict:
+    """Every SDPA backend alone on SD 2.1's largest attention (768 px: 96x96 = 9216 tokens, 5 heads of
+    64, batch 2 for CFG), then one UNet forward with cuDNN first against PyTorch's default order."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from personalization.engine.loading import attention_backend, resolve_device, resolve_dtype
+
+    device = resolve_device(device_name)
+    dtype = resolve_dtype("auto", device)
+    tokens, heads = (256, 2) if quick else (9216, 5)
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    q, k, v = (torch.randn(2, heads, tokens, 64, generator=generator).to(device, dtype) for _ in range(3))
+    flop = 4 * 2 * heads * tokens * tokens * 64  # QK^T and AV
+    data: dict = {
+        "shape": list(q.shape),
+        "dtype": str(dtype),
+        "default_order": torch._C._get_sdp_priority_order(),
+    }
+    backends, reference = {}, None
+    with torch.inference_mode():
+        reference = F.scaled_dot_product_attention(q.float(), k.float(), v.float())
+        for backend in (
+            SDPBackend.FLASH_ATTENTION,
+            SDPBackend.EFFICIENT_ATTENTION,
+            SDPBackend.CUDNN_ATTENTION,
+            SDPBackend.MATH,
+        ):
+            name = backend.name.lower()
+            try:
+                with sdpa_kernel(backend):
+                    out = F.scaled_dot_product_attention(q, k, v)
+                    seconds = _median_seconds(
+                        lambda: F.scaled_dot_product_attention(q, k, v), device, 5 if quick else 20
+                    )
+                backends[name] = {
+                    "ms": round(seconds * 1000, 3),
+                    "tflops": round(flop / seconds / 1e12, 1),
+                    "max_abs_err": float((out.float() - reference).abs().max()),
+                }
+            except RuntimeError as exc:  # "No available kernel" for this input on this backend
+                backends[name] = {"unavailable": str(exc).splitlines()[0][:200]}
+    data["backends"] = backends
+    timed = {name: b["ms"] for name, b in backends.items() if "ms" in b and name != "math"}
+    data["fastest"] = min(timed, key=timed.get) if timed else None
+
+    # The whole UNet: cuDNN first gives the same noise prediction as the default order, give or take fp16.
+    if not quick:
+        from personalization.engine.bench import build_sd21_random_pipeline
+
+        pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=768)
+        latents = torch.randn(2, 4, 96, 96, generator=generator).to(device, dtype)
+        embeds = torch.randn(2, 77, 1024, generator=generator).to(device, dtype)
+        t = torch.tensor([500], device=device)
+        outputs = {}
+        with torch.inference_mode():
+            for name in ("default", "cudnn"):
+                with attention_backend(name):
+                    outputs[name] = pipe.unet(latents, t, encoder_hidden_states=embeds).sample.float()
+        data["unet_cudnn_vs_default_max_abs_diff"] = float(
+            (outputs["cudnn"] - outputs["default"]).abs().max()
+        )
+        data["unet_outputs_finite"] = all(bool(torch.isfinite(o).all()) for o in outputs.values())
+        del pipe, outputs
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    data["ok"] = (
+        bool(timed)
+        and all(b.get("max_abs_err", 0) < 0.05 for b in backends.values())
+        and data.get("unet_outputs_finite", True)
+    )
+    check.log(json.dumps(data))
+    return data
+
+
+def to_pil_section(check: Check, device_name: str, size: int) -> dict:
+    """The engine's 8-bit conversion on the device against diffusers' postprocess: same pixels, time."""
+    import numpy as np
+    import torch
+    from diffusers.image_processor import VaeImageProcessor
+
+    from personalization.engine.core import to_pil
+    from personalization.engine.loading import resolve_device, resolve_dtype
+
+    device = resolve_device(device_name)
+    dtype = resolve_dtype("auto", device)
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    image = (torch.randn(1, 3, size, size, generator=generator) * 0.6).to(device, dtype)
+    image = image.contiguous(memory_format=torch.channels_last)  # as the VAE returns it on CUDA
+    processor = VaeImageProcessor(vae_scale_factor=8)
+    ours, theirs = to_pil(image)[0], processor.postprocess(image, output_type="pil")[0]
+    data = {
+        "size": size,
+        "identical": bool(np.array_equal(np.asarray(ours), np.asarray(theirs))),
+        "engine_ms": round(_median_seconds(lambda: to_pil(image), device) * 1000, 2),
+        "diffusers_ms": round(
+            _median_seconds(lambda: processor.postprocess(image, output_type="pil"), device) * 1000, 2
+        ),
+    }
+    data["ok"] = data["identical"]
+    check.log(json.dumps(data))
+    return data
+
+
 def bench_section(check: Check, **kwargs) -> dict:
     import torch
 
@@ -255,12 +385,21 @@ def bench_section(check: Check, **kwargs) -> dict:
     return {"results": results}
 
 
-def compile_section(check: Check, *, mode: str, bench_args: list[str], margin: float = 10) -> dict:
+def compile_section(
+    check: Check,
+    *,
+    mode: str,
+    bench_args: list[str],
+    label: str = "",
+    margin: float = 10,
+    minimum: float = 45,
+) -> dict:
     """Benchmark torch.compile in a child process, killed (with its compile workers) at the budget."""
     timeout = check.remaining() - margin
-    if timeout < 45:
+    if timeout < minimum:
         return {"ok": False, "skipped": f"only {check.remaining():.0f} s of budget left"}
-    jsonl = check.out / f"compile_{mode}.jsonl"
+    label = label or mode
+    jsonl = check.out / f"compile_{label}.jsonl"
     jsonl.unlink(missing_ok=True)
     command = [
         sys.executable,
@@ -274,7 +413,7 @@ def compile_section(check: Check, *, mode: str, bench_args: list[str], margin: f
         str(jsonl),
     ]
     check.log(f"{' '.join(command)}  (timeout {timeout:.0f} s)")
-    log = (check.out / f"compile_{mode}.log").open("w")
+    log = (check.out / f"compile_{label}.log").open("w")
     child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     timed_out = False
     try:
@@ -293,7 +432,7 @@ def compile_section(check: Check, *, mode: str, bench_args: list[str], margin: f
         "timed_out": timed_out,
         "returncode": child.returncode,
         "results": results,
-        "log_tail": (check.out / f"compile_{mode}.log").read_text()[-3000:],
+        "log_tail": (check.out / f"compile_{label}.log").read_text()[-3000:],
     }
 
 
@@ -311,7 +450,11 @@ def summarize(check: Check) -> dict:
                     "batch": result["batch"],
                     "compile": result["compile"],
                     "fuse_qkv": result["fuse_qkv"],
+                    "attention": result.get("attention", "default"),
+                    "inductor_tuning": result.get("inductor_tuning", False),
                     "seconds_per_image": result["seconds_per_image"],
+                    "stages": result.get("stages"),
+                    "achieved_tflops": result.get("achieved_tflops"),
                     "images_per_second": result["images_per_second"],
                     "peak_memory_mb": result["peak_memory_mb"],
                 }
@@ -319,21 +462,30 @@ def summarize(check: Check) -> dict:
     target_rows = [
         r for r in rows if r["arch"] == "sd21" and r["size"] == 768 and r["steps"] == 25 and r["batch"] == 1
     ]
-    best = min((r["seconds_per_image"] for r in target_rows), default=None)
+    best_row = min(target_rows, key=lambda r: r["seconds_per_image"], default=None)
+    best = best_row["seconds_per_image"] if best_row else None
     return {
         "rows": rows,
         "sections_ok": {name: s["ok"] for name, s in check.results["sections"].items()},
         "sd21_768_25steps_batch1_best_seconds_per_image": best,
+        "sd21_768_25steps_batch1_best": best_row,
         "target_seconds_per_image": TARGET_SECONDS_PER_IMAGE,
         "target_met": best is not None and best < TARGET_SECONDS_PER_IMAGE,
     }
+
+
+def _batch1(section: dict | None) -> float | None:
+    for result in (section or {}).get("results", []) or []:
+        if result["batch"] == 1:
+            return result["seconds_per_image"]
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu_out")))
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--budget", type=float, default=330, help="seconds for everything in this script")
+    parser.add_argument("--budget", type=float, default=480, help="seconds for everything in this script")
     parser.add_argument(
         "--quick", action="store_true", help="tiny arch, tiny sizes, no compile: a CPU dry run"
     )
@@ -355,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         check.section("tiny_engine", tiny_engine_section, args.device, size=128, steps=4)
         check.section("sd21_finite", sd21_finite_section, args.device, size=768, steps=2)
         arch, size, steps, batches, repeats, warmup = "sd21", 768, 25, [1, 2, 4], 3, 1
+    attention = check.section("attention", attention_section, args.device, quick=args.quick)
+    check.section("to_pil", to_pil_section, args.device, size=size if args.quick else 768)
 
     common = {
         "arch": arch,
@@ -364,30 +518,54 @@ def main(argv: list[str] | None = None) -> int:
         "dtype": "auto",
         "warmup": warmup,
     }
-    check.section("bench_eager", bench_section, batches=batches, repeats=repeats, **common)
-    check.section("bench_fuse_qkv", bench_section, batches=[1], repeats=repeats, fuse_qkv=True, **common)
+    eager = check.section("bench_eager", bench_section, batches=batches, repeats=repeats, **common)
+    # The attention backend for everything after: the fastest alone on the dominant shape, kept only
+    # if the whole call is faster with it too.
+    fastest = (attention or {}).get("fastest")
+    backend = {"cudnn_attention": "cudnn", "efficient_attention": "efficient"}.get(fastest)
+    if backend:
+        other = check.section(
+            f"bench_eager_{backend}", bench_section, batches=[1], repeats=repeats, attention=backend, **common
+        )
+        default_1 = _batch1(eager)
+        other_1 = _batch1(other)
+        if default_1 is None or other_1 is None or other_1 >= default_1:
+            backend = None
+    backend = backend or "default"
+    check.results["attention_for_compile"] = backend
 
     if not (args.quick or args.no_compile):
         bench_args = ["--arch", arch, "--size", str(size), "--steps", str(steps), "--device", args.device]
         bench_args += ["--repeats", str(repeats), "--warmup", "2"]  # CUDA graphs record on the 2nd call
+        bench_args += ["--attention", backend]
         check.section(
             "bench_compile_reduce_overhead",
             compile_section,
             mode="reduce-overhead",
-            bench_args=[*bench_args, "--batch", "1,2,4"],
+            bench_args=[*bench_args, "--batch", "1,4"],
+            minimum=100,
+        )
+        check.section(
+            "bench_compile_reduce_overhead_tuned",
+            compile_section,
+            mode="reduce-overhead",
+            label="reduce-overhead-tuned",
+            bench_args=[*bench_args, "--batch", "1", "--inductor-tuning"],
+            minimum=100,
         )
         check.section(
             "bench_compile_max_autotune",
             compile_section,
             mode="max-autotune-no-cudagraphs",
             bench_args=[*bench_args, "--batch", "1"],
+            minimum=150,
         )
 
     check.results["summary"] = summarize(check)
     check.save()
     check.log(json.dumps(check.results["summary"], indent=2))
     check.log(f"done in {check.elapsed():.0f} s; results in {args.out / 'gpu_results.json'}")
-    correctness = ("tiny_engine", "sd21_finite", "bench_eager")
+    correctness = ("tiny_engine", "sd21_finite", "attention", "to_pil", "bench_eager")
     return 0 if all(check.results["sections"][name]["ok"] for name in correctness) else 1
 
 

@@ -96,8 +96,15 @@ def test_gpu_check_quick_runs_every_section_on_cpu(tmp_path, monkeypatch):
     status = gpu_check.main(["--quick", "--device", "cpu", "--out", str(tmp_path), "--budget", "300"])
     results = json.loads((tmp_path / "gpu_results.json").read_text())
     assert status == 0, {name: s.get("error") for name, s in results["sections"].items()}
-    assert set(results["sections"]) == {"env", "tiny_engine", "sd21_finite", "bench_eager", "bench_fuse_qkv"}
+    sections = {"env", "tiny_engine", "sd21_finite", "attention", "to_pil", "bench_eager"}
+    assert set(results["sections"]) == sections
     assert all(section["ok"] for section in results["sections"].values())
-    assert (tmp_path / "gpu_log.txt").read_text().count("---") >= 5
+    assert (tmp_path / "gpu_log.txt").read_text().count("---") >= len(sections)
+    assert results["sections"]["tiny_engine"]["lora_unloaded"] is True
+    assert results["sections"]["to_pil"]["identical"] is True
+    attention = results["sections"]["attention"]
+    assert attention["fastest"] == "flash_attention"  # on a CPU: the only fused kernel there
+    assert "unavailable" in attention["backends"]["cudnn_attention"]
+    assert results["attention_for_compile"] == "default"
     assert results["summary"]["target_met"] is False  # no sd21 figures in a quick run
     assert sys.modules["gpu_check"].summarize  # the module imported from scripts/
