@@ -180,6 +180,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "generation_submit_user": env("THROTTLE_GENERATION_USER", default="30/min"),
         "generation_submit_ip": env("THROTTLE_GENERATION_IP", default="60/min"),
+        "order_create_user": env("THROTTLE_ORDER_USER", default="20/min"),
         "auth_token": "20/min",
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),

@@ -1,6 +1,7 @@
 """Admin for generations and frozen order designs: read-mostly; actions call services only."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db.models import Count, Q
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -162,6 +163,16 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # requests are created by generation_request_create (storefront or API) only
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Rows are written by services and the worker only: the change page is a read-only view
+        # (no Save buttons; a POST to it answers 403). Viewing needs the view or change permission.
+        return False
+
+    def has_cancel_permission(self, request) -> bool:
+        """Cancelling goes through the service; it needs the model's change permission."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
 
@@ -239,7 +250,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/personalization/report.html", context)
 
-    @admin.action(description="Cancel selected")
+    @admin.action(description="Cancel selected", permissions=["cancel"])
     def cancel_selected(self, request, queryset) -> None:
         cancelled, refused = 0, 0
         for generation in queryset:

@@ -6,10 +6,12 @@ import logging
 import os
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from PIL import Image
 
 from . import lifecycle, postprocess
@@ -189,6 +191,38 @@ class _Progress:
             raise GenerationCancelled(f"cancelled at step {step} of {total}")
 
 
+class _KeepAlive:
+    """Renews a batch's leases from a thread for as long as the worker is busy with it, whatever one
+    step costs (a first call that compiles a new shape, a LoRA fetched from S3, a slow decode), so the
+    sweeper only ever requeues the work of a worker that is gone. A dead process renews nothing."""
+
+    def __init__(self, request_ids: list, worker: str):
+        self.request_ids, self.worker = list(request_ids), worker
+        self.interval = max(0.1, conf.LEASE_SECONDS / 3)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keepalive", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        # Bounded: a beat blocked on a row lock must not hold up the worker. A late beat is harmless:
+        # heartbeats only touch rows still running for this worker.
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    lifecycle.generation_heartbeat(request_ids=self.request_ids, worker=self.worker)
+                except Exception:  # a database hiccup: the next beat (or the step heartbeat) retries
+                    logger.exception("lease keep-alive failed for %s", self.request_ids)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+
 class _Lease:
     """on_step for an automatic re-seed: keeps the lease alive (the customer's progress stays full)."""
 
@@ -219,6 +253,11 @@ def run(request_id) -> str:
 
 
 def run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
+    with _KeepAlive([req.pk for req in batch], worker):
+        return _run_batch(batch, worker=worker)
+
+
+def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
     from .engine.core import EngineOutOfMemory, GenerationCancelled
 
     progress = _Progress(batch, worker)

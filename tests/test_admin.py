@@ -260,3 +260,61 @@ def test_cart_inline_lists_lines(admin_client, objects):
     cart = Cart.objects.get()
     page = admin_client.get(_url(Cart, "change", cart.pk)).content.decode()
     assert objects["design"].image.url in page
+
+
+def test_generation_request_change_page_is_read_only(admin_client, objects):
+    queued = GenerationRequest.objects.get(status=GenerationRequest.Status.QUEUED)
+    url = _url(GenerationRequest, "change", queued.pk)
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    for button in ("_save", "_continue", "_addanother", "_saveasnew"):
+        assert f'name="{button}"' not in page, button
+    assert "12 / 25" in page  # still shows everything
+    before = GenerationRequest.objects.filter(pk=queued.pk).values().get()
+    response = admin_client.post(
+        url, {"description": "edited in the admin", "seed": 7, "status": "succeeded", "_save": "Save"}
+    )
+    assert response.status_code == 403
+    assert GenerationRequest.objects.filter(pk=queued.pk).values().get() == before
+
+
+def test_generation_request_admin_for_view_only_and_change_permission_staff(client, objects):
+    """Viewing needs the view permission; the cancel action (a service call) the change permission."""
+    from django.contrib.auth.models import Permission
+
+    queued = GenerationRequest.objects.get(status=GenerationRequest.Status.QUEUED)
+    staff = make_user("merchant", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_generationrequest"))
+    client.force_login(staff)
+    assert client.get(_url(GenerationRequest, "change", queued.pk)).status_code == 200
+    listing = client.get(_url(GenerationRequest, "changelist"))
+    assert listing.status_code == 200
+    assert 'value="cancel_selected"' not in listing.content.decode()
+    client.post(
+        _url(GenerationRequest, "changelist"),
+        {"action": "cancel_selected", "_selected_action": [str(queued.pk)]},
+    )
+    queued.refresh_from_db()
+    assert queued.status == GenerationRequest.Status.QUEUED
+
+    staff.user_permissions.add(Permission.objects.get(codename="change_generationrequest"))
+    staff = type(staff).objects.get(pk=staff.pk)  # drop the cached permissions
+    client.force_login(staff)
+    listing = client.get(_url(GenerationRequest, "changelist")).content.decode()
+    assert 'value="cancel_selected"' in listing
+    assert 'name="_save"' not in client.get(_url(GenerationRequest, "change", queued.pk)).content.decode()
+    response = client.post(
+        _url(GenerationRequest, "changelist"),
+        {"action": "cancel_selected", "_selected_action": [str(queued.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    queued.refresh_from_db()
+    assert queued.status == GenerationRequest.Status.CANCELLED
+
+
+def test_generation_request_changelist_keeps_the_report_button(admin_client, objects):
+    page = admin_client.get(_url(GenerationRequest, "changelist")).content.decode()
+    assert reverse("admin:personalization_generationrequest_report") in page
+    assert admin_client.get(reverse("admin:personalization_generationrequest_report")).status_code == 200

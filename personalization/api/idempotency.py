@@ -5,6 +5,10 @@ The stored response is written in the same transaction as the rows the request c
 both exist or neither does. Two concurrent requests with one key race on the unique constraint
 (user, scope, key): the loser's transaction rolls back (its rows vanish) and it replays the winner.
 Only final outcomes are stored (2xx and 422); a 400, 409 or 429 may succeed when retried.
+
+A replay creates nothing, so it is not throttled: ``IdempotentCreateMixin`` lets it past the view's
+throttles (without using up any of their budget), and a client retrying after a network error gets
+its first answer even when it is at its limit. ``is_replay`` is that decision.
 """
 
 import hashlib
@@ -59,8 +63,12 @@ def _stored(*, user, scope: str, key: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
 
 
+def _same_request(stored: IdempotencyKey, fingerprint: str) -> bool:
+    return stored.request_hash == fingerprint
+
+
 def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
-    if stored.request_hash != fingerprint:
+    if not _same_request(stored, fingerprint):
         raise IdempotencyConflict()
     headers = {**stored.response_headers, REPLAYED_HEADER: "true"}
     return Response(stored.response_body, status=stored.response_status, headers=headers)
@@ -74,6 +82,33 @@ def _key_from(request) -> str | None:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationError({HEADER: [f"Send 1 to {MAX_KEY_LENGTH} printable characters."]})
     return key
+
+
+def is_replay(request, *, scope: str) -> bool:
+    """Whether ``idempotent`` will answer this request with a stored response (same user, scope, key
+    and body). A missing or malformed key, or another body, is not a replay."""
+    if not request.user.is_authenticated:
+        return False
+    try:
+        key = _key_from(request)
+    except ValidationError:
+        return False  # the view answers 400 for it
+    if key is None:
+        return False
+    stored = _stored(user=request.user, scope=scope, key=key)
+    return stored is not None and _same_request(stored, request_fingerprint(request))
+
+
+class IdempotentCreateMixin:
+    """For a viewset whose ``create`` goes through ``idempotent(scope=idempotency_scope)``: a replay
+    skips every throttle of the view, so it neither needs nor uses up any of their budget."""
+
+    idempotency_scope: str
+
+    def check_throttles(self, request):
+        if self.action == "create" and is_replay(request, scope=self.idempotency_scope):
+            return
+        super().check_throttles(request)
 
 
 def idempotent(request, *, scope: str, handler: Callable[[], Response]) -> Response:

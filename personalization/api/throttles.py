@@ -5,6 +5,7 @@ the rate from the current settings instead, so a deploy's or a test's settings a
 The client's address comes from ``get_ident``, which honours ``REST_FRAMEWORK["NUM_PROXIES"]``:
 behind N proxies only the address the N-th proxy saw counts, so rotating ``X-Forwarded-For``
 does not reset the per-IP limit.
+An idempotent replay is let past these by the view (``idempotency.IdempotentCreateMixin``).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,12 @@ class GenerationSubmitIPThrottle(_ClientAddressThrottle):
     """Generation submits per client address, whoever is logged in."""
 
     scope = "generation_submit_ip"
+
+
+class OrderCreateUserThrottle(_SettingsRateMixin, UserRateThrottle):
+    """Orders placed per account (``POST orders/`` of the host shop's API)."""
+
+    scope = "order_create_user"
 
 
 class AuthTokenThrottle(_ClientAddressThrottle):

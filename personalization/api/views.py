@@ -30,7 +30,7 @@ from .errors import (
     validation_error,
 )
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import idempotent
+from .idempotency import IdempotentCreateMixin, idempotent
 from .parsers import JSONParser
 from .serializers import GenerationCreateSerializer, GenerationSerializer, RatingSerializer
 from .throttles import AuthTokenThrottle, GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
@@ -101,10 +101,13 @@ class AuthTokenView(ObtainAuthToken):
         return super().post(request, *args, **kwargs)
 
 
-class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class GenerationViewSet(
+    IdempotentCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The caller's design requests. Another customer's request answers 404, never 403."""
 
     serializer_class = GenerationSerializer
+    idempotency_scope = "generations.create"
     parser_classes = (JSONParser,)
 
     def get_queryset(self):
@@ -165,7 +168,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         },
     )
     def create(self, request, *args, **kwargs):
-        return idempotent(request, scope="generations.create", handler=lambda: self._create(request))
+        return idempotent(request, scope=self.idempotency_scope, handler=lambda: self._create(request))
 
     def _create(self, request) -> Response:
         serializer = GenerationCreateSerializer(data=request.data, context=self.get_serializer_context())

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 
-from personalization.engine.core import decode_latents, decode_to_tensor, to_pil
+from personalization.engine.core import decode_to_tensor, to_pil
 from personalization.engine.loading import (
     ATTENTION_BACKENDS,
     COMPILE_MODE,

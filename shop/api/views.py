@@ -13,9 +13,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from personalization.api.errors import error_responses, field_errors_serializer, validation_error
-from personalization.api.idempotency import idempotent
+from personalization.api.idempotency import IdempotentCreateMixin, idempotent
 from personalization.api.parsers import JSONParser
-from personalization.api.views import IDEMPOTENCY_PARAMETER
+from personalization.api.throttles import OrderCreateUserThrottle
+from personalization.api.views import IDEMPOTENCY_PARAMETER, RETRY_AFTER
 from shop.models import Order, OrderLine, Product
 from shop.services import OrderLinesInvalid, order_place_from_lines
 
@@ -105,14 +106,26 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         "201 with the order, status `awaiting_payment`, each personalized line with its frozen design.",
         tags=["orders"],
         request=OrderCreateSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: OrderSerializer, 400: OrderCreateErrorSerializer, **error_responses(401, 409)},
+        parameters=[IDEMPOTENCY_PARAMETER, RETRY_AFTER],
+        responses={
+            201: OrderSerializer,
+            400: OrderCreateErrorSerializer,
+            **error_responses(401, 409, 429),
+        },
     ),
 )
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(
+    IdempotentCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = OrderSerializer
     parser_classes = (JSONParser,)
     lookup_url_kwarg = "lookup"
+    idempotency_scope = "orders.create"
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [OrderCreateUserThrottle()]
+        return super().get_throttles()
 
     def get_queryset(self):
         return Order.objects.filter(user=self.request.user).prefetch_related(
@@ -129,7 +142,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return get_object_or_404(self.get_queryset(), match)
 
     def create(self, request, *args, **kwargs):
-        return idempotent(request, scope="orders.create", handler=lambda: self._create(request))
+        return idempotent(request, scope=self.idempotency_scope, handler=lambda: self._create(request))
 
     def _create(self, request) -> Response:
         serializer = OrderCreateSerializer(data=request.data)

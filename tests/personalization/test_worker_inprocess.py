@@ -237,3 +237,47 @@ def test_the_worker_warms_up_its_shapes_once_before_claiming(product, settings, 
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == second.status == Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_longer_than_the_lease_keeps_the_lease(product, settings, engine, monkeypatch):
+    """A first call that compiles (or any slow step) outlives the lease: the keep-alive thread renews
+    it, so a sweeper running meanwhile requeues nothing and the row succeeds on its first attempt."""
+    import threading
+    import time
+
+    from personalization.lifecycle import sweep_expired_leases
+
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "LEASE_SECONDS": 1}
+    unet = engine.pipeline.unet
+    original, stalled = unet.forward, []
+
+    def forward(*args, **kwargs):
+        if not stalled:
+            stalled.append(1)
+            time.sleep(3.5)  # a step three leases long, with no step callback in between
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(unet, "forward", forward)
+    req = submit(product, seed=5)
+    done, sweeps = threading.Event(), []
+
+    def sweeper():
+        from django.db import connections
+
+        try:
+            while not done.wait(0.2):
+                sweeps.append(sweep_expired_leases())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=sweeper)
+    thread.start()
+    try:
+        worker.run(req.pk)
+    finally:
+        done.set()
+        thread.join()
+    req.refresh_from_db()
+    assert len(sweeps) >= 10  # the sweeper ran all along
+    assert req.status == Status.SUCCEEDED and req.attempts == 1

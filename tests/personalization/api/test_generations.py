@@ -296,6 +296,37 @@ def test_ip_throttle_without_proxies_ignores_forwarded_for(catalogue, throttle_r
     assert codes == [202, 202, 429]
 
 
+@pytest.mark.parametrize("tight", ["generation_submit_user", "generation_submit_ip"])
+def test_idempotent_replay_neither_uses_nor_needs_throttle_budget(api, catalogue, throttle_rates, tight):
+    """A client retrying after a network error gets its first answer, even at its limit."""
+    throttle_rates(**{"generation_submit_user": "100/min", "generation_submit_ip": "100/min", tight: "2/min"})
+    first = api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="retry-me")
+    assert first.status_code == 202
+    assert api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="retry-me").status_code == 202
+    # The replay used none of the budget: one more new request fits, and that fills it.
+    assert api.post(URL, body(seed=2), format="json").status_code == 202
+    assert api.post(URL, body(seed=3), format="json").status_code == 429
+
+    replay = api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="retry-me")
+    assert replay.status_code == 202
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json() and replay["Location"] == first["Location"]
+    # A new key, or the stored key with another body, is a new request: refused at the limit.
+    assert api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="new-key").status_code == 429
+    assert api.post(URL, body(seed=9), format="json", HTTP_IDEMPOTENCY_KEY="retry-me").status_code == 429
+    assert GenerationRequest.objects.count() == 2
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["retry-me"]
+
+
+def test_another_users_key_is_not_a_replay_for_the_throttle(api, other_api, catalogue, throttle_rates):
+    throttle_rates(generation_submit_user="100/min", generation_submit_ip="2/min")
+    assert api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 202
+    assert api.post(URL, body(seed=2), format="json").status_code == 202
+    # Same address, same key and body, but another account: a new request, over the address's limit.
+    assert other_api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 429
+    assert api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 202
+
+
 # --- idempotency -----------------------------------------------------------------------------------
 
 

@@ -42,6 +42,9 @@ def test_schema_validates_without_warnings(tmp_path):
     assert "Idempotency-Key" in [p["name"] for p in submit["parameters"]]
     assert "Retry-After" in submit["responses"]["429"]["headers"]
     assert {"application/json", "multipart/form-data"} <= set(submit["requestBody"]["content"])
+    order = paths["/api/v1/orders/"]["post"]
+    assert {"201", "400", "401", "409", "429"} <= set(order["responses"])
+    assert "Retry-After" in order["responses"]["429"]["headers"]
     for path, operations in paths.items():
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method} {path} has no summary"

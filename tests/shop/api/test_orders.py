@@ -185,3 +185,38 @@ def test_idempotent_order_replay_and_conflict(api, catalogue):
     assert Order.objects.count() == 1
     other = api.post(URL, {**body, "city": "Bath"}, format="json", HTTP_IDEMPOTENCY_KEY="checkout-1")
     assert other.status_code == 409
+
+
+# --- throttle --------------------------------------------------------------------------------------
+
+
+def test_order_create_is_throttled_per_user_with_retry_after(api, user, other_api, catalogue, throttle_rates):
+    throttle_rates(order_create_user="2/min")
+    body = order_body({"product": "harbour-tee", "base_color": "White"})
+    assert [api.post(URL, body, format="json").status_code for _ in range(2)] == [201, 201]
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert Order.objects.count() == 2
+    # Per account: someone else still may order. Reading is not throttled.
+    assert other_api.post(URL, body, format="json").status_code == 201
+    assert api.get(URL).status_code == 200
+    assert api.get(f"{URL}{Order.objects.filter(user=user).first().number}/").status_code == 200
+
+
+def test_idempotent_order_replay_neither_uses_nor_needs_throttle_budget(api, catalogue, throttle_rates):
+    throttle_rates(order_create_user="2/min")
+    body = order_body({"product": "harbour-tee", "base_color": "White"})
+    first = api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="checkout-1")
+    assert first.status_code == 201
+    assert api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="checkout-1").status_code == 201
+    # The replay used none of the budget: one more new order fits, and that fills it.
+    assert api.post(URL, body, format="json").status_code == 201
+    assert api.post(URL, body, format="json").status_code == 429
+
+    replay = api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="checkout-1")
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json() and replay["Location"] == first["Location"]
+    assert api.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="checkout-2").status_code == 429
+    assert Order.objects.count() == 2
