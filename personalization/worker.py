@@ -71,18 +71,13 @@ def warmup_shapes() -> list[tuple[int, int, int]]:
 
 
 def check_settings() -> None:
-    """Refuse bad engine settings before any worker starts (raises ImproperlyConfigured)."""
-    from .engine.core import Engine
+    """Refuse bad engine settings before any worker starts (raises ImproperlyConfigured); no torch."""
+    from .engine import options
 
     try:
-        Engine(
-            str(conf.MODEL),
-            device=conf.DEVICE,
-            dtype=conf.DTYPE,
-            compile=conf.COMPILE,
-            compile_mode=conf.COMPILE_MODE,
-            attention=conf.ATTENTION,
-        )
+        options.check_dtype(conf.DTYPE)
+        options.check_compile_mode(conf.COMPILE_MODE)
+        options.check_attention(conf.ATTENTION)
     except ValueError as exc:
         raise ImproperlyConfigured(f"PERSONALIZATION: {exc}") from None
     warmup_shapes()

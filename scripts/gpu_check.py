@@ -311,6 +311,27 @@ def attention_section(check: Check, device_name: str, quick: bool) -> dict:
                 }
             except RuntimeError as exc:  # "No available kernel" for this input on this backend
                 backends[name] = {"unavailable": str(exc).splitlines()[0][:200]}
+        # FlashAttention-3 (Hopper), where this torch can register it and its kernels are installed
+        # (package flash_attn_interface); informational: the engine does not switch it on.
+        try:
+            from torch.nn.attention import activate_flash_attention_impl, restore_flash_attention_impl
+
+            activate_flash_attention_impl("FA3")
+            try:
+                with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                    out = F.scaled_dot_product_attention(q, k, v)
+                    seconds = _median_seconds(lambda: F.scaled_dot_product_attention(q, k, v), device)
+                data["fa3"] = {
+                    "ms": round(seconds * 1000, 3),
+                    "tflops": round(flop / seconds / 1e12, 1),
+                    "max_abs_err": float((out.float() - reference).abs().max()),
+                }
+            finally:
+                restore_flash_attention_impl()
+        except Exception as exc:  # noqa: BLE001 - any reason it is not there is the finding
+            data["fa3"] = {
+                "unavailable": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            }
     data["backends"] = backends
     timed = {name: b["ms"] for name, b in backends.items() if "ms" in b and name != "math"}
     data["fastest"] = min(timed, key=timed.get) if timed else None
@@ -508,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         check.section("sd21_finite", sd21_finite_section, args.device, size=768, steps=2)
         arch, size, steps, batches, repeats, warmup = "sd21", 768, 25, [1, 2, 4], 3, 1
     attention = check.section("attention", attention_section, args.device, quick=args.quick)
-    check.section("to_pil", to_pil_section, args.device, size=size if args.quick else 768)
+    check.section("to_pil", to_pil_section, args.device, size=768)
 
     common = {
         "arch": arch,

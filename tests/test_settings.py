@@ -143,3 +143,19 @@ def test_web_process_does_not_import_torch_or_diffusers(tmp_path):
     assert report["login"] == 200
     assert report["home"] in (200, 302)
     assert "torch" not in report["heavy"] and "diffusers" not in report["heavy"], report["heavy"]
+
+
+def test_the_gpu_worker_supervisor_checks_its_settings_without_torch(tmp_path):
+    """run_gpu_worker checks the engine settings before it starts anything; only its worker processes
+    import torch (CUDA must not be initialised in a parent that starts workers)."""
+    code = (
+        "import json, sys, django; django.setup()\n"
+        "from personalization.management.commands import run_gpu_worker\n"
+        "from personalization.worker import check_settings\n"
+        "check_settings()\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'diffusers') if m in sys.modules)))"
+    )
+    env = _env(SECRET_KEY=secrets.token_urlsafe(64), DATABASE_URL=f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    result = _run([sys.executable, "-c", code], env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

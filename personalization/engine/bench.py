@@ -23,8 +23,6 @@ from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNe
 
 from personalization.engine.core import decode_to_tensor, to_pil
 from personalization.engine.loading import (
-    ATTENTION_BACKENDS,
-    COMPILE_MODE,
     attention_backend,
     compile_pipeline,
     configure_pipeline,
@@ -32,6 +30,7 @@ from personalization.engine.loading import (
     resolve_device,
     resolve_dtype,
 )
+from personalization.engine.options import ATTENTION_NAMES, COMPILE_MODE, check_attention
 from personalization.engine.tiny import SD21_CONFIGS, build_tiny_pipeline
 
 GUIDANCE_SCALE = 7.5
@@ -133,8 +132,7 @@ def bench_pipeline(
     """
     if arch not in ("tiny", "sd21"):
         raise ValueError("arch must be 'tiny' or 'sd21'")
-    if attention not in ATTENTION_BACKENDS:
-        raise ValueError(f"attention must be one of {', '.join(ATTENTION_BACKENDS)}")
+    check_attention(attention)
     if steps < 1 or repeats < 1 or warmup < 0 or not batches or min(batches) < 1:
         raise ValueError("steps, repeats and batches must be positive")
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
@@ -274,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fuse-qkv", action="store_true", help="fused QKV projections (not used in production)"
     )
-    parser.add_argument("--attention", choices=list(ATTENTION_BACKENDS), default="default")
+    parser.add_argument("--attention", choices=ATTENTION_NAMES, default="default")
     parser.add_argument(
         "--inductor-tuning",
         action="store_true",

@@ -19,16 +19,8 @@ import torch
 from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
-from personalization.engine.loading import (
-    COMPILE_MODE,
-    COMPILE_MODES,
-    DTYPES,
-    attention_backend,
-    check_attention,
-    load_pipeline,
-    resolve_device,
-    resolve_dtype,
-)
+from personalization.engine.loading import attention_backend, load_pipeline, resolve_device, resolve_dtype
+from personalization.engine.options import COMPILE_MODE, check_attention, check_compile_mode, check_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -189,10 +181,8 @@ class Engine:
         compile_mode: str = COMPILE_MODE,
         attention: str = "default",
     ):
-        if dtype != "auto" and dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}")
-        if compile_mode not in COMPILE_MODES:
-            raise ValueError(f"unknown compile mode {compile_mode!r}; use one of {', '.join(COMPILE_MODES)}")
+        check_dtype(dtype)
+        check_compile_mode(compile_mode)
         check_attention(attention)
         self.model_name = model
         self.scheduler_name = SCHEDULER_NAME

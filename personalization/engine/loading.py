@@ -12,14 +12,14 @@ from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+from personalization.engine.options import (
+    ATTENTION_NAMES,
+    COMPILE_MODE,
+    check_attention,
+    check_compile_mode,
+)
 
-# The torch.compile mode used when `compile=True`. "reduce-overhead" (Inductor kernels + CUDA graphs)
-# was the fastest measured (H200, docs/PERFORMANCE.md): 0.354 s per 768 px image against 0.743 s
-# eager; "max-autotune-no-cudagraphs" had not finished autotuning after 150 s. CUDA graphs are recorded
-# per input shape: the worker warms up the shapes it serves before it claims work (WARMUP_SHAPES).
-COMPILE_MODE = "reduce-overhead"
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
 # Scaled-dot-product-attention backends, in priority order; "default" leaves PyTorch's own order
 # (flash, memory-efficient, math, then cuDNN in torch 2.11-2.13). A backend that cannot take an input
@@ -36,12 +36,7 @@ ATTENTION_BACKENDS: dict[str, list[SDPBackend] | None] = {
     "efficient": [SDPBackend.EFFICIENT_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.MATH],
     "math": [SDPBackend.MATH],
 }
-
-
-def check_attention(name: str) -> str:
-    if name not in ATTENTION_BACKENDS:
-        raise ValueError(f"unknown attention backend {name!r}; use one of {', '.join(ATTENTION_BACKENDS)}")
-    return name
+assert tuple(ATTENTION_BACKENDS) == ATTENTION_NAMES
 
 
 def attention_backend(name: str):
@@ -127,8 +122,7 @@ def compile_pipeline(
     (coordinate-descent tuning of the generated kernels, no epilogue fusion): longer compiles, for the
     benchmark to measure what they bring.
     """
-    if mode not in COMPILE_MODES:
-        raise ValueError(f"unknown compile mode {mode!r}; use one of {', '.join(COMPILE_MODES)}")
+    check_compile_mode(mode)
     torch._inductor.config.conv_1x1_as_mm = True  # as in diffusers' "accelerate inference" guide
     if inductor_tuning:
         torch._inductor.config.coordinate_descent_tuning = True

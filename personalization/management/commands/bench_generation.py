@@ -19,6 +19,8 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from personalization.engine.options import ATTENTION_NAMES, COMPILE_MODE, COMPILE_MODES
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -32,11 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch", default="1", help="Comma-separated batch sizes, e.g. 1,2,4.")
         parser.add_argument("--device", default="auto")
         parser.add_argument("--dtype", default="auto")
-        from personalization.engine.loading import ATTENTION_BACKENDS, COMPILE_MODE, COMPILE_MODES
-
         parser.add_argument("--compile", action="store_true")
         parser.add_argument("--compile-mode", default=COMPILE_MODE, choices=COMPILE_MODES)
-        parser.add_argument("--attention", default="default", choices=list(ATTENTION_BACKENDS))
+        parser.add_argument("--attention", default="default", choices=ATTENTION_NAMES)
         parser.add_argument("--repeats", type=int, default=3)
         parser.add_argument(
             "--end-to-end", action="store_true", help="Time submit -> succeeded via the real worker."
