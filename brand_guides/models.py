@@ -3,7 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from .validators import hex_color_validator, split_terms, validate_keyword_text
+from .validators import hex_color_validator, split_terms, validate_keyword_text, validate_lora_file
 
 TERMS_HELP = "Comma- or newline-separated."
 
@@ -58,6 +58,7 @@ class Brand(models.Model):
     lora_weights = models.FileField(
         upload_to="brands/lora/",
         blank=True,
+        validators=[validate_lora_file],
         help_text="Optional LoRA (.safetensors) applied to this brand's designs.",
     )
     lora_scale = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(2)])

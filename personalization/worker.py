@@ -20,6 +20,10 @@ from .models import GenerationRequest
 
 logger = logging.getLogger(__name__)
 
+ADAPTER_MESSAGE = (
+    "This brand's style (its LoRA adapter) could not be applied, so no design was made. "
+    "The shop needs to replace the brand's LoRA file; please try again later."
+)
 OOM_MESSAGE = (
     "The image server ran out of GPU memory while making this design. "
     "Try again with fewer variations or a smaller size."
@@ -253,7 +257,7 @@ def run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
 
 
 def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
-    from .engine.core import EngineOutOfMemory, GenerationCancelled
+    from .engine.core import EngineAdapterError, EngineOutOfMemory, GenerationCancelled
 
     progress = _Progress(batch, worker)
     started = time.monotonic()
@@ -266,6 +270,13 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
         for req in batch:
             lifecycle.generation_fail(request_id=req.pk, worker=worker, code="gpu_oom", message=OOM_MESSAGE)
         return "gpu_oom"
+    except EngineAdapterError as exc:  # the brand's file, not the request: the shop must replace it
+        logger.error("brand %s: %s", batch[0].brand, exc)
+        for req in batch:
+            lifecycle.generation_fail(
+                request_id=req.pk, worker=worker, code="brand_adapter_error", message=ADAPTER_MESSAGE
+            )
+        return "brand_adapter_error"
     except Exception as exc:
         logger.exception("generation failed for %s", [req.pk for req in batch])
         for req in batch:

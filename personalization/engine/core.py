@@ -38,6 +38,11 @@ class EngineOutOfMemory(EngineError):
     """The GPU ran out of memory. The memory has been released: the next call may succeed."""
 
 
+class EngineAdapterError(EngineError):
+    """A job's LoRA file could not be loaded into the pipeline (not a LoRA for this model). The base
+    model is left exactly as it was."""
+
+
 class GenerationCancelled(Exception):
     """Raise it from `on_step` to stop a run at that step; `generate` lets it propagate."""
 
@@ -304,7 +309,17 @@ class Engine:
             return
         pipe = self.pipeline
         if self._lora is None:
-            pipe.load_lora_weights(lora_path, adapter_name=name)
+            try:
+                pipe.load_lora_weights(lora_path, adapter_name=name)
+            except BaseException as exc:
+                # diffusers drops a half-loaded adapter but leaves its (empty) layers in the modules.
+                pipe.unload_lora_weights()
+                if isinstance(exc, Exception) and not isinstance(exc, torch.OutOfMemoryError):
+                    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise EngineAdapterError(
+                        f"the LoRA {Path(lora_path).name} could not be loaded: {first_line}"
+                    ) from exc
+                raise
             self._lora = name
         pipe.set_adapters([name], adapter_weights=[scale])
 

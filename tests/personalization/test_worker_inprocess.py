@@ -151,6 +151,35 @@ def test_brand_lora_is_applied_for_its_brand_only(tiny_model, engine, tmp_path):
     np.testing.assert_allclose(pixels(base_again.images.get().image), base_px, atol=1)
 
 
+def test_a_lora_that_does_not_fit_fails_with_brand_adapter_error_and_the_next_request_works(
+    tiny_model, engine, tmp_path
+):
+    """A LoRA that passes the upload check (a real safetensors LoRA) but not for this model."""
+    from safetensors.torch import load_file, save_file
+
+    from personalization.engine.tiny import build_tiny_lora
+
+    weights = load_file(build_tiny_lora(tiny_model, tmp_path / "brand.safetensors"))
+    key = sorted(k for k in weights if "lora_B" in k or "lora.up" in k)[-1]
+    weights[key] = torch.randn(weights[key].shape[0] + 3, weights[key].shape[1])  # another model's shape
+    save_file(weights, tmp_path / "other-model.safetensors")
+    branded = make_product(brand=make_brand(min_consistency_score=0))
+    branded.brand.lora_weights.save(
+        "other-model.safetensors", ContentFile((tmp_path / "other-model.safetensors").read_bytes())
+    )
+    branded.brand.full_clean()  # the upload check lets it through: only loading it can tell
+
+    failed = submit(branded, seed=9)
+    assert worker.run(failed.pk) == "brand_adapter_error"
+    failed.refresh_from_db()
+    assert failed.status == Status.FAILED and failed.error_code == "brand_adapter_error"
+    assert "LoRA" in failed.error_message and "try again later" in failed.error_message
+    plain = submit(make_product(brand=make_brand(min_consistency_score=0)), seed=9)
+    worker.run(plain.pk)
+    plain.refresh_from_db()
+    assert plain.status == Status.SUCCEEDED
+
+
 def test_off_brand_variation_is_reseeded_once_then_flagged(tiny_model, engine, monkeypatch):
     # A minimum no picture can reach: each variation gets exactly one automatic re-seed, then a flag.
     product = make_product(brand=make_brand(min_consistency_score=100))

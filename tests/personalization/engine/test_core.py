@@ -7,6 +7,7 @@ from torch.nn.attention import SDPBackend
 from personalization.engine.core import (
     SCHEDULER_NAME,
     Engine,
+    EngineAdapterError,
     EngineOutOfMemory,
     GenerationCancelled,
     Job,
@@ -174,6 +175,26 @@ def test_another_brands_lora_replaces_the_loaded_one(engine, baseline, tiny_mode
     second = engine.generate([job(lora_path=str(other))])[0][0]
     assert engine.pipeline.unet.peft_config.keys() == {engine.loaded_lora}  # one adapter at a time
     assert np.abs(pixels(second) - pixels(first)).mean() > 1
+    assert np.array_equal(pixels(engine.generate([job()])[0][0]), pixels(baseline))
+
+
+@pytest.mark.parametrize("damage", ["wrong_shape", "not_safetensors"])
+def test_a_broken_lora_file_fails_its_job_and_leaves_the_base_model_intact(
+    engine, baseline, tiny_lora, tmp_path, damage
+):
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken.safetensors"
+    if damage == "wrong_shape":  # a LoRA for another model: loads until one tensor does not fit
+        weights = load_file(tiny_lora)
+        key = sorted(k for k in weights if "lora_B" in k or "lora.up" in k)[-1]
+        weights[key] = torch.randn(weights[key].shape[0] + 3, weights[key].shape[1])
+        save_file(weights, broken)
+    else:
+        broken.write_bytes(b"not a safetensors file" * 10)
+    with pytest.raises(EngineAdapterError, match="the LoRA broken.safetensors could not be loaded"):
+        engine.generate([job(lora_path=str(broken))])
+    assert engine.loaded_lora is None and lora_layers(engine) == []
     assert np.array_equal(pixels(engine.generate([job()])[0][0]), pixels(baseline))
 
 
