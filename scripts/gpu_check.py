@@ -11,8 +11,10 @@ with cuDNN first against PyTorch's default order); to_pil (the engine's on-devic
 against diffusers' postprocess); bench_eager (sd21 768 px, 25 steps, batch 1/2/4, per-stage times);
 bench_eager_<backend> (batch 1 with the fastest attention backend); then torch.compile benchmarks in
 child processes killed when the budget runs out: reduce-overhead (batch 1), reduce-overhead with
-Inductor tuning (batch 1), reduce-overhead (batch 4), and max-autotune-no-cudagraphs when budget is
-left. Writes OUT/gpu_results.json and appends to OUT/gpu_log.txt.
+Inductor tuning (batch 1); e2e (a full-size SD 2.1 pipeline through the real queue and worker, when
+the Django wheels of scripts/gpu_wheels.sh are installed); reduce-overhead (batch 4), and
+max-autotune-no-cudagraphs when budget is left. `--e2e-only` runs env and e2e alone. Writes
+OUT/gpu_results.json and appends to OUT/gpu_log.txt.
 """
 
 import argparse
@@ -457,6 +459,58 @@ def compile_section(
     }
 
 
+def e2e_section(
+    check: Check,
+    device_name: str,
+    *,
+    size: int,
+    steps: int,
+    requests: int,
+    arch: str = "sd21",
+    margin: float = 10,
+    minimum: float = 120,
+) -> dict:
+    """The product path on the GPU: a full-size SD 2.1 pipeline (random weights) written to disk, then
+    `manage.py bench_generation --end-to-end` (a throwaway SQLite database, the real `run_gpu_worker`,
+    submit -> succeeded) against bare `Engine.generate` calls on the same model, in child processes.
+    `arch="tiny"` runs the demo model instead: a CPU dry run of the same steps."""
+    try:
+        import django  # noqa: F401 - the Django side must be importable (scripts/gpu_wheels.sh)
+    except ImportError:
+        return {"ok": False, "skipped": "Django is not importable: carry .whl/ from scripts/gpu_wheels.sh"}
+    if check.remaining() - margin < minimum:
+        return {"ok": False, "skipped": f"only {check.remaining():.0f} s of budget left"}
+    env = {**os.environ, "DEBUG": "1", "HF_HUB_OFFLINE": "1"}
+    env.pop("PERSONALIZATION_MODEL", None)
+    data: dict = {"arch": arch}
+    if arch == "sd21":
+        model = Path(tempfile.mkdtemp(prefix="sd21_random_")) / f"sd21-{size}"
+        env["PERSONALIZATION_MODEL"] = str(model)
+        write = [sys.executable, "-m", "personalization.engine.bench", "--write-pipeline", str(model)]
+        write += ["--size", str(size), "--device", device_name]
+        started = time.monotonic()
+        timeout = check.remaining() - margin
+        subprocess.run(write, cwd=ROOT, env=env, check=True, capture_output=True, timeout=timeout)
+        data.update(write_seconds=round(time.monotonic() - started, 1), model_dir=str(model))
+    command = [sys.executable, str(ROOT / "manage.py"), "bench_generation", "--end-to-end"]
+    command += ["--size", str(size), "--steps", str(steps), "--requests", str(requests)]
+    command += ["--device", device_name]
+    timeout = check.remaining() - margin
+    check.log(f"{' '.join(command)}  (timeout {timeout:.0f} s)")
+    try:
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        return {**data, "ok": False, "timed_out": True, "stdout_tail": str(exc.stdout or "")[-2000:]}
+    data.update(returncode=result.returncode, stdout_tail=result.stdout[-2000:])
+    data["stderr_tail"] = result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode == 0 and lines:
+        data["result"] = json.loads(lines[-1])
+    data["ok"] = "result" in data
+    check.log(json.dumps(data.get("result", {k: v for k, v in data.items() if k != "stderr_tail"})))
+    return data
+
+
 def summarize(check: Check) -> dict:
     """Batch-1 seconds per image of every benchmark that ran, and whether the target was met."""
     rows = []
@@ -506,11 +560,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu_out")))
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--budget", type=float, default=480, help="seconds for everything in this script")
+    parser.add_argument("--budget", type=float, default=540, help="seconds for everything in this script")
     parser.add_argument(
         "--quick", action="store_true", help="tiny arch, tiny sizes, no compile: a CPU dry run"
     )
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument(
+        "--e2e-only",
+        action="store_true",
+        help="only the end-to-end section: SD 2.1 768 px through the real queue and worker",
+    )
     args = parser.parse_args(argv)
 
     check = Check(args.out, args.budget)
@@ -518,6 +577,12 @@ def main(argv: list[str] | None = None) -> int:
     check.log(f"gpu_check: out={args.out} device={args.device} budget={args.budget}s quick={args.quick}")
 
     check.section("env", env_section, args.device)
+    if args.e2e_only:
+        check.section("e2e", e2e_section, args.device, size=768, steps=25, requests=3)
+        check.results["summary"] = summarize(check)
+        check.save()
+        check.log(json.dumps(check.results["sections"]["e2e"].get("result"), indent=2))
+        return 0 if check.results["sections"]["e2e"]["ok"] else 1
     if args.quick:
         check.section("tiny_engine", tiny_engine_section, args.device, size=64, steps=4)
         check.section(
@@ -575,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_args=[*bench_args, "--batch", "1", "--inductor-tuning"],
             minimum=120,
         )
+        # The product path (queue -> worker -> stored images), eager, when the Django side is here.
+        check.section("e2e", e2e_section, args.device, size=768, steps=25, requests=3)
         check.section(
             "bench_compile_reduce_overhead_batch4",
             compile_section,

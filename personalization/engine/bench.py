@@ -84,6 +84,50 @@ def build_sd21_random_pipeline(
     return configure_pipeline(pipe, device=device)
 
 
+def write_sd21_random_pipeline(
+    out_dir: Path, *, size: int = 768, device: torch.device | str = "cpu", dtype: torch.dtype | str = "auto"
+) -> Path:
+    """Write a loadable full-size SD 2.1 pipeline with random weights (UNet, VAE, the 23-layer text
+    encoder) to `out_dir`, for the end-to-end benchmark through the real worker on a GPU.
+
+    The tokenizer is the tiny byte-level one (no BPE merges: vocab.json and merges.txt are not in the
+    public configs); its token ids fit the real 49408-row embedding, and the compute is the model's.
+    """
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from personalization.engine.tiny import build_tiny_tokenizer
+
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
+    pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=size)
+    tokenizer = build_tiny_tokenizer()
+    text_config = CLIPTextConfig(
+        **{
+            **read_config("text_encoder"),
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        }
+    )
+    with torch.device(device):
+        text_encoder = CLIPTextModel(text_config).to(dtype)
+    scheduler_config = read_config("scheduler", "scheduler_config.json")
+    if size == 512:
+        scheduler_config.update(prediction_type="epsilon")
+    full = StableDiffusionPipeline(
+        vae=pipe.vae.to(memory_format=torch.contiguous_format),  # safetensors saves contiguous tensors
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=pipe.unet.to(memory_format=torch.contiguous_format),
+        scheduler=DDIMScheduler.from_config(scheduler_config),  # as shipped; the loader makes DPM++ 2M
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    full.save_pretrained(out_dir)
+    return Path(out_dir)
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -283,7 +327,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jsonl-out", type=Path, help="append each batch's result as a JSON line when measured"
     )
+    parser.add_argument(
+        "--write-pipeline",
+        type=Path,
+        metavar="DIR",
+        help="write a loadable full-size SD 2.1 pipeline (random weights) for --size to DIR, then exit",
+    )
     args = parser.parse_args(argv)
+    if args.write_pipeline:
+        write_sd21_random_pipeline(args.write_pipeline, size=args.size, device=args.device, dtype=args.dtype)
+        print(f"wrote a random-weight SD 2.1 pipeline ({args.size} px) to {args.write_pipeline}")
+        return 0
 
     def save(result: dict) -> None:
         print(json.dumps(result), file=sys.stderr, flush=True)

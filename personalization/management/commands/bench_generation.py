@@ -47,6 +47,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inner", action="store_true", help="(internal) run inside the throwaway database."
         )
+        parser.add_argument("--model-label", default="", help="(internal) the model's name in the result.")
 
     def handle(self, *args, **o):
         if o["end_to_end"]:
@@ -94,6 +95,7 @@ class Command(BaseCommand):
             }
             env.pop("REDIS_URL", None)
             manage = [sys.executable, str(ROOT / "manage.py")]
+            label = "" if os.environ.get("PERSONALIZATION_MODEL") else "demo model (tiny, random weights)"
             if not Path(model).exists():
                 subprocess.run(
                     [*manage, "build_tiny_pipeline", model], env=env, check=True, capture_output=True
@@ -114,6 +116,8 @@ class Command(BaseCommand):
                 o["device"],
                 "--dtype",
                 o["dtype"],
+                "--model-label",
+                label,
             ]
             subprocess.run(argv, env=env, check=True)
 
@@ -190,7 +194,7 @@ class Command(BaseCommand):
             bare.append(time.perf_counter() - t0)
         result = {
             "mode": "end_to_end",
-            "model": "tiny (random weights)",
+            "model": o["model_label"] or str(conf.MODEL),
             "device": str(engine.device),
             "size": o["size"],
             "steps": o["steps"],

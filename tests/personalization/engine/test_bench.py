@@ -108,3 +108,27 @@ def test_gpu_check_quick_runs_every_section_on_cpu(tmp_path, monkeypatch):
     assert results["attention_for_compile"] == "default"
     assert results["summary"]["target_met"] is False  # no sd21 figures in a quick run
     assert sys.modules["gpu_check"].summarize  # the module imported from scripts/
+
+
+def test_gpu_check_end_to_end_section_runs_the_product_path(tmp_path, monkeypatch):
+    """The GPU check's end-to-end section, on the demo model on the CPU: same commands, same parsing."""
+    monkeypatch.syspath_prepend(str(bench.SD21_CONFIGS.parents[2] / "scripts"))
+    import gpu_check
+
+    check = gpu_check.Check(tmp_path, budget=600)
+    record = check.section(
+        "e2e", gpu_check.e2e_section, "cpu", size=512, steps=2, requests=1, arch="tiny", minimum=30
+    )
+    assert record["ok"], record.get("stderr_tail") or record
+    result = record["result"]
+    assert result["mode"] == "end_to_end" and result["model"] == "demo model (tiny, random weights)"
+    assert result["size"] == 512 and result["steps"] == 2 and result["requests"] == 1
+    assert result["end_to_end_median_s"] > 0 and result["bare_pipeline_median_s"] > 0
+    assert result["ratio"] == pytest.approx(
+        result["end_to_end_median_s"] / result["bare_pipeline_median_s"], rel=0.01
+    )
+
+
+def test_the_full_size_pipeline_writer_needs_a_known_size(tmp_path):
+    with pytest.raises(ValueError, match="512 or 768"):
+        bench.write_sd21_random_pipeline(tmp_path / "sd21", size=640, device="cpu")
