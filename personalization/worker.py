@@ -52,7 +52,7 @@ def warmup_shapes() -> list[tuple[int, int, int]]:
     shapes = []
     for shape in conf.WARMUP_SHAPES:
         try:
-            parts = shape.lower().split("x") if isinstance(shape, str) else list(shape)
+            parts = shape.strip().lower().split("x") if isinstance(shape, str) else list(shape)
             width, height, images = (int(part) for part in parts)
         except (TypeError, ValueError, AttributeError):
             raise ImproperlyConfigured(

@@ -211,7 +211,7 @@ def test_off_brand_variation_is_reseeded_once_then_flagged(tiny_model, engine, m
 @pytest.mark.parametrize(
     ("given", "compile", "expected"),
     [
-        (["768x768x1", "512X512x2"], False, [(768, 768, 1), (512, 512, 2)]),
+        (["768x768x1", " 512X512x2 "], False, [(768, 768, 1), (512, 512, 2)]),
         ([(64, 96, 3)], True, [(64, 96, 3)]),
         ([], False, []),
         ([], True, [(512, 512, 1), (768, 768, 1)]),  # compiled: every size the studio offers

@@ -132,3 +132,51 @@ def test_gpu_check_end_to_end_section_runs_the_product_path(tmp_path, monkeypatc
 def test_the_full_size_pipeline_writer_needs_a_known_size(tmp_path):
     with pytest.raises(ValueError, match="512 or 768"):
         bench.write_sd21_random_pipeline(tmp_path / "sd21", size=640, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (None, "default"),
+        ({"ok": True, "fastest": "flash_attention", "backends": {"flash_attention": {"ms": 1.0}}}, "default"),
+        (
+            {
+                "ok": True,
+                "fastest": "cudnn_attention",
+                "unet_outputs_finite": True,
+                "backends": {"flash_attention": {"ms": 1.0}, "cudnn_attention": {"ms": 0.7}},
+            },
+            "cudnn",
+        ),
+        (  # within 5 %: not worth leaving PyTorch's order
+            {
+                "ok": True,
+                "fastest": "cudnn_attention",
+                "backends": {"flash_attention": {"ms": 1.0}, "cudnn_attention": {"ms": 0.97}},
+            },
+            "default",
+        ),
+        (  # faster, but the UNet is not finite with it
+            {
+                "ok": True,
+                "fastest": "cudnn_attention",
+                "unet_outputs_finite": False,
+                "backends": {"flash_attention": {"ms": 1.0}, "cudnn_attention": {"ms": 0.5}},
+            },
+            "default",
+        ),
+        (
+            {
+                "ok": True,
+                "fastest": "efficient_attention",
+                "backends": {"flash_attention": {"unavailable": "no"}, "efficient_attention": {"ms": 0.5}},
+            },
+            "efficient",
+        ),
+    ],
+)
+def test_gpu_check_chooses_the_attention_backend_from_kernel_timings(section, expected, monkeypatch):
+    monkeypatch.syspath_prepend(str(bench.SD21_CONFIGS.parents[2] / "scripts"))
+    import gpu_check
+
+    assert gpu_check.choose_attention(section) == expected
