@@ -204,6 +204,18 @@ class Engine:
         self._lock = threading.Lock()
 
     @property
+    def key(self) -> tuple:
+        """What makes two Engines the same (get_engine keeps one per key)."""
+        return (
+            self.model_name,
+            self._device_name,
+            self._dtype_name,
+            self.compile,
+            self.compile_mode,
+            self.attention,
+        )
+
+    @property
     def device(self) -> torch.device:
         if self._device is None:
             self._device = resolve_device(self._device_name)
@@ -346,19 +358,9 @@ class Engine:
 _engines: dict[tuple, Engine] = {}
 
 
-def get_engine(
-    model: str,
-    *,
-    device: str = "auto",
-    dtype: str = "auto",
-    compile: bool = False,
-    compile_mode: str = COMPILE_MODE,
-    attention: str = "default",
-) -> Engine:
-    """The process-wide Engine for these arguments (created on first call; loads on first generate)."""
-    key = (model, device, dtype, compile, compile_mode, attention)
-    if key not in _engines:
-        _engines[key] = Engine(
-            model, device=device, dtype=dtype, compile=compile, compile_mode=compile_mode, attention=attention
-        )
-    return _engines[key]
+def get_engine(model: str, **options) -> Engine:
+    """The process-wide Engine for `model` and these `Engine` options (device, dtype, compile,
+    compile_mode, attention): created on first call, loaded on first generate. Options left out and
+    options given with their default value are the same Engine."""
+    candidate = Engine(model, **options)  # checks the options; loads nothing
+    return _engines.setdefault(candidate.key, candidate)

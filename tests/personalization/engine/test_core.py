@@ -61,6 +61,10 @@ def test_get_engine_caches_per_arguments(tiny_model):
     first = get_engine(str(tiny_model), device="cpu", dtype="float32")
     assert get_engine(str(tiny_model), dtype="float32", device="cpu") is first
     assert get_engine(str(tiny_model), device="cpu", dtype="bfloat16") is not first
+    assert get_engine(str(tiny_model), device="cpu", dtype="float32", attention="default") is first
+    assert get_engine(str(tiny_model), device="cpu", dtype="float32", attention="math") is not first
+    with pytest.raises(ValueError, match="attention backend"):
+        get_engine(str(tiny_model), attention="xformers")
 
 
 def test_img2img_pipeline_shares_weights_and_keeps_dtype(tiny_model):
