@@ -273,22 +273,28 @@ def test_a_step_longer_than_the_lease_keeps_the_lease(product, settings, engine,
     """A first call that compiles (or any slow step) outlives the lease: the keep-alive thread renews
     it, so a sweeper running meanwhile requeues nothing and the row succeeds on its first attempt."""
     import threading
-    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
 
     from personalization.lifecycle import sweep_expired_leases
 
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "LEASE_SECONDS": 1}
+    req = submit(product, seed=5)
     unet = engine.pipeline.unet
     original, stalled = unet.forward, []
+    swept_past_two_leases = threading.Event()  # the stall ends when the sweeper has looked after it
 
     def forward(*args, **kwargs):
         if not stalled:
-            stalled.append(1)
-            time.sleep(3.5)  # a step three leases long, with no step callback in between
+            claimed_until = GenerationRequest.objects.values_list("lease_expires_at", flat=True).get(
+                pk=req.pk
+            )
+            stalled.append(claimed_until + timedelta(seconds=1))  # two leases after the claim
+            assert swept_past_two_leases.wait(timeout=60), "the sweeper never ran past the lease"
         return original(*args, **kwargs)
 
     monkeypatch.setattr(unet, "forward", forward)
-    req = submit(product, seed=5)
     done, sweeps = threading.Event(), []
 
     def sweeper():
@@ -296,7 +302,10 @@ def test_a_step_longer_than_the_lease_keeps_the_lease(product, settings, engine,
 
         try:
             while not done.wait(0.2):
-                sweeps.append(sweep_expired_leases())
+                swept_at = timezone.now()
+                sweeps.append(sweep_expired_leases(now=swept_at))
+                if stalled and swept_at > stalled[0]:
+                    swept_past_two_leases.set()
         finally:
             connections.close_all()
 
@@ -308,5 +317,5 @@ def test_a_step_longer_than_the_lease_keeps_the_lease(product, settings, engine,
         done.set()
         thread.join()
     req.refresh_from_db()
-    assert len(sweeps) >= 10  # the sweeper ran all along
+    assert swept_past_two_leases.is_set()  # a sweep ran when the claim's own lease was long gone
     assert req.status == Status.SUCCEEDED and req.attempts == 1
