@@ -1,4 +1,6 @@
+import json
 import re
+import struct
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -27,6 +29,7 @@ def split_terms(value: str) -> list[str]:
 
 LORA_MAX_BYTES = 1024 * 1024 * 1024  # SD LoRAs are a few MB to a few hundred MB
 _SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
+_UNREADABLE = "This is not a .safetensors file (its header is unreadable)."
 
 
 def validate_lora_file(file) -> None:
@@ -36,9 +39,6 @@ def validate_lora_file(file) -> None:
     type, a truncated upload, or model weights that are not a LoRA. Whether the LoRA fits SD 2.1 shows
     when the worker loads it (a failed design with code `brand_adapter_error`).
     """
-    import json
-    import struct
-
     if getattr(file, "_committed", False):
         return  # a stored file (FieldFile) was checked when it was uploaded: no storage read per save
     name = getattr(file, "name", "") or ""
@@ -59,19 +59,13 @@ def validate_lora_file(file) -> None:
         if not 2 <= header_length <= _SAFETENSORS_MAX_HEADER or (
             size is not None and header_length > size - 8
         ):
-            raise ValidationError(
-                "This is not a .safetensors file (its header is unreadable).", code="lora_format"
-            )
+            raise ValidationError(_UNREADABLE, code="lora_format")
         try:
             header = json.loads(file.read(header_length))
         except (UnicodeDecodeError, ValueError):
-            raise ValidationError(
-                "This is not a .safetensors file (its header is unreadable).", code="lora_format"
-            ) from None
+            raise ValidationError(_UNREADABLE, code="lora_format") from None
         if not isinstance(header, dict):
-            raise ValidationError(
-                "This is not a .safetensors file (its header is unreadable).", code="lora_format"
-            )
+            raise ValidationError(_UNREADABLE, code="lora_format")
         tensors = {key: value for key, value in header.items() if key != "__metadata__"}
         end = 0
         for value in tensors.values():

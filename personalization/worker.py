@@ -16,6 +16,7 @@ from PIL import Image
 
 from . import lifecycle, postprocess
 from .conf import conf
+from .engine.options import check_size
 from .models import GenerationRequest
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,10 @@ def warmup_shapes() -> list[tuple[int, int, int]]:
             raise ImproperlyConfigured(
                 f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r} is not WIDTHxHEIGHTxIMAGES, e.g. 768x768x1"
             ) from None
-        if width % 8 or height % 8 or not (min(width, height) >= 64 and max(width, height) <= 2048):
-            raise ImproperlyConfigured(
-                f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r}: width and height must be multiples of 8 "
-                "between 64 and 2048"
-            )
+        try:
+            check_size(width, height)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r}: {exc}") from None
         if not 1 <= images <= conf.MAX_BATCH_IMAGES:
             raise ImproperlyConfigured(
                 f"PERSONALIZATION['WARMUP_SHAPES']: {shape!r}: images must be between 1 and "
@@ -87,21 +87,13 @@ def check_settings() -> None:
     warmup_shapes()
 
 
-_warmed: set = set()
-
-
 def ensure_loaded():
-    """Load the pipeline and run the warm-up shapes (once per process); return the pipeline."""
+    """Load the pipeline and run the warm-up shapes (each once per process); return the pipeline."""
     eng = engine()
-    pipe = eng.pipeline
-    if id(eng) not in _warmed:
-        shapes = warmup_shapes()
-        if shapes:
-            started = time.monotonic()
-            eng.warm_up(shapes)
-            logger.info("warmed up %s in %.1f s", shapes, time.monotonic() - started)
-        _warmed.add(id(eng))
-    return pipe
+    started = time.monotonic()
+    if ran := eng.warm_up(warmup_shapes()):
+        logger.info("warmed up %s in %.1f s", ran, time.monotonic() - started)
+    return eng.pipeline
 
 
 def _local_path(field) -> str:
@@ -222,18 +214,6 @@ class _KeepAlive:
             connections.close_all()  # this thread's own connections
 
 
-class _Lease:
-    """on_step for an automatic re-seed: keeps the lease alive (the customer's progress stays full)."""
-
-    def __init__(self, req: GenerationRequest, worker: str):
-        self.req, self.worker, self.last = req, worker, time.monotonic()
-
-    def __call__(self, step: int, total: int, latents) -> None:
-        if time.monotonic() - self.last >= conf.PROGRESS_INTERVAL:
-            self.last = time.monotonic()
-            lifecycle.generation_heartbeat(request_ids=[self.req.pk], worker=self.worker)
-
-
 def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2)."""
     worker = worker_name()
@@ -321,7 +301,6 @@ def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_imag
         req.scheduler_name = eng.scheduler_name
         GenerationRequest.objects.filter(pk=req.pk).update(scheduler_name=eng.scheduler_name)
     for index, image in enumerate(images):
-        lifecycle.generation_heartbeat(request_ids=[req.pk], worker=worker)  # post-processing takes time too
         seed = req.seed + index
         image = postprocess.harmonized(image, req)
         score, flags = postprocess.assess(image, req)
@@ -330,7 +309,7 @@ def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_imag
             t0 = time.monotonic()
             new_seed = reseed(seed, index)
             try:
-                [[candidate]] = eng.generate([job_for(req, seeds=[new_seed])], on_step=_Lease(req, worker))
+                [[candidate]] = eng.generate([job_for(req, seeds=[new_seed])])  # kept alive by _KeepAlive
             except EngineOutOfMemory:
                 candidate = None
             if candidate is not None:

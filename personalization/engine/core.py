@@ -20,7 +20,13 @@ from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
 from personalization.engine.loading import attention_backend, load_pipeline, resolve_device, resolve_dtype
-from personalization.engine.options import COMPILE_MODE, check_attention, check_compile_mode, check_dtype
+from personalization.engine.options import (
+    COMPILE_MODE,
+    check_attention,
+    check_compile_mode,
+    check_dtype,
+    check_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +81,7 @@ def validate_jobs(jobs: list[Job]) -> None:
             raise ValueError("seeds must not be empty")
         if not all(isinstance(seed, int) and 0 <= seed < 2**64 for seed in job.seeds):
             raise ValueError("seeds must be integers in [0, 2**64)")
-        if job.width % 8 or job.height % 8 or not (64 <= job.width <= 2048 and 64 <= job.height <= 2048):
-            raise ValueError("width and height must be multiples of 8 between 64 and 2048")
+        check_size(job.width, job.height)
         if not 1 <= job.steps <= 150:
             raise ValueError("steps must be between 1 and 150")
         if not 0 <= job.guidance_scale <= 30:
@@ -201,6 +206,7 @@ class Engine:
         self._pipe: StableDiffusionPipeline | None = None
         self._img2img: StableDiffusionImg2ImgPipeline | None = None
         self._lora: str | None = None  # the adapter loaded now (at most one), by name
+        self._warmed: set[tuple[int, int, int]] = set()
         self._lock = threading.Lock()
 
     @property
@@ -340,14 +346,21 @@ class Engine:
             self._lora = None  # first: a failure below must not leave a name for half-removed layers
             self.pipeline.unload_lora_weights()
 
-    def warm_up(self, shapes: list[tuple[int, int, int]], *, steps: int = 3, rounds: int = 2) -> None:
-        """Run each (width, height, images) shape `rounds` times, so that compiling, autotuning and
-        CUDA-graph recording happen now, before any customer's request (and its lease) waits on them.
-        """
-        for width, height, images in shapes:
+    def warm_up(self, shapes: list[tuple[int, int, int]], *, steps: int = 3, rounds: int = 2) -> list:
+        """Run each (width, height, images) shape not warmed yet `rounds` times, so that compiling,
+        autotuning and CUDA-graph recording happen now, before any customer's request (and its lease)
+        waits on them. Returns the shapes it ran."""
+        ran = []
+        for shape in dict.fromkeys(shapes):
+            if shape in self._warmed:
+                continue
+            width, height, images = shape
             job = Job(prompt="warm-up", seeds=list(range(images)), steps=steps, width=width, height=height)
             for _ in range(rounds):
                 self.generate([job])
+            self._warmed.add(shape)
+            ran.append(shape)
+        return ran
 
     def _release_memory(self) -> None:
         gc.collect()

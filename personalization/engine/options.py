@@ -30,3 +30,9 @@ def check_attention(name: str) -> str:
     if name not in ATTENTION_NAMES:
         raise ValueError(f"unknown attention backend {name!r}; use one of {', '.join(ATTENTION_NAMES)}")
     return name
+
+
+def check_size(width: int, height: int) -> None:
+    """What the UNet and VAE can take: multiples of 8 (the latent scale), 64 to 2048 px a side."""
+    if width % 8 or height % 8 or not (min(width, height) >= 64 and max(width, height) <= 2048):
+        raise ValueError("width and height must be multiples of 8 between 64 and 2048")

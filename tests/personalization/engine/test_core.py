@@ -318,9 +318,12 @@ def test_warm_up_runs_every_shape_before_any_request(engine, monkeypatch):
         return original(sample, *args, **kwargs)
 
     monkeypatch.setattr(unet, "forward", forward)
-    engine.warm_up([(64, 64, 1), (64, 96, 2)], steps=2, rounds=2)
+    monkeypatch.setattr(engine, "_warmed", set())
+    assert engine.warm_up([(64, 64, 1), (64, 96, 2)], steps=2, rounds=2) == [(64, 64, 1), (64, 96, 2)]
     # CFG: the UNet sees 2 x images; 2 steps x 2 rounds per shape.
     assert calls == [(2, 4, 8, 8)] * 4 + [(4, 4, 12, 8)] * 4
+    assert engine.warm_up([(64, 96, 2)], steps=2, rounds=2) == []  # warmed shapes are not run again
+    assert len(calls) == 8
 
 
 def test_latents_to_preview_is_a_cheap_rgb_picture():
