@@ -37,6 +37,14 @@ class Brand(models.Model):
     approval_policy = models.CharField(
         max_length=12, choices=ApprovalPolicy.choices, default=ApprovalPolicy.AUTOMATIC
     )
+    text_in_design_outcome = models.CharField(
+        "text in a design",
+        max_length=8,
+        choices=[("review", "Hold for review"), ("reject", "Reject")],
+        default="review",
+        help_text="What happens when the output check reads a banned term or another company's mark "
+        "in a generated picture.",
+    )
     min_consistency_score = models.FloatField(
         default=60.0,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
@@ -143,6 +151,32 @@ class Typography(models.Model):
         return f"{self.get_role_display()}: {self.font_family}"
 
 
+class ProtectedName(models.Model):
+    """A real person, living artist or character that this brand's customers may not name (in the
+    description or any text layer), with what happens when one is named."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "Real person"
+        ARTIST = "artist", "Living artist"
+        CHARACTER = "character", "Character"
+
+    class Outcome(models.TextChoices):
+        REJECT = "reject", "Reject"
+        REVIEW = "review", "Hold for review"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="protected_names")
+    name = models.CharField(max_length=120, validators=[validate_keyword_text])
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.REJECT)
+
+    class Meta:
+        ordering = ["brand", "name"]
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="protected_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()}: {self.get_outcome_display().lower()})"
+
+
 class MaterialPreset(models.Model):
     class Finish(models.TextChoices):
         MATTE = "matte", "Matte"
@@ -151,6 +185,14 @@ class MaterialPreset(models.Model):
         METALLIC = "metallic", "Metallic"
         TRANSPARENT = "transparent", "Transparent"
 
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="material_presets",
+        help_text="Empty: shared by every brand (managed by superusers).",
+    )
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True)
     finish = models.CharField(max_length=12, choices=Finish.choices, default=Finish.MATTE)
@@ -180,6 +222,14 @@ class MaterialPreset(models.Model):
 
 
 class StylePreset(models.Model):
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="style_presets",
+        help_text="Empty: shared by every brand (managed by superusers).",
+    )
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True)
     prompt_template = models.TextField(

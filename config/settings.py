@@ -126,10 +126,29 @@ if AWS_STORAGE_BUCKET_NAME:
             "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="path"),
         },
     }
+    _private = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_media["OPTIONS"],
+            "location": "private",
+            "custom_domain": None,
+            "querystring_auth": True,
+            "querystring_expire": env.int("PRIVATE_URL_SECONDS", default=300),
+        },
+    }
 else:
     _media = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _private = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private"),
+            "base_url": "/private-media/",
+        },
+    }
 STORAGES = {
     "default": _media,
+    # Customer files: never served as plain media (see personalization.storage).
+    "personalization_private": _private,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

@@ -56,6 +56,11 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL_SECONDS": 10,
     # Quotas (per user, per UTC day; 0 disables).
     "DAILY_QUOTA": 200,
+    # Customer files (reference photos, previews, designs, mockups, print files): the alias in
+    # settings.STORAGES of a storage that is never served publicly, and how long a signed URL to one
+    # of them (S3) stays valid.
+    "PRIVATE_STORAGE": "personalization_private",
+    "PRIVATE_URL_SECONDS": 300,
     # Print files.
     "PRINT_BLEED_MM": 3.0,
     # The print upscaler: "" is Lanczos; else a hub id or local directory of a diffusers

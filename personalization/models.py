@@ -5,13 +5,19 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from .storage import get_private_storage, line_prefix, request_prefix
+
 # Host models, named in settings like AUTH_USER_MODEL (read when models load, as Django does).
 PRODUCT_MODEL = getattr(settings, "PERSONALIZATION", {}).get("PRODUCT_MODEL", "shop.Product")
 ORDER_LINE_MODEL = getattr(settings, "PERSONALIZATION", {}).get("ORDER_LINE_MODEL", "shop.OrderLine")
 
 
 def reference_upload_to(instance: "GenerationRequest", filename: str) -> str:
-    return f"personalization/{instance.id}/reference.png"
+    return f"{request_prefix(instance.id)}/reference.png"
+
+
+def preview_upload_to(instance: "GenerationRequest", filename: str) -> str:
+    return f"{request_prefix(instance.id)}/preview.png"
 
 
 class GenerationRequestQuerySet(models.QuerySet):
@@ -35,6 +41,12 @@ class GenerationRequest(models.Model):
         FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
+
+    class ReviewState(models.TextChoices):
+        NONE = "", "Not held"
+        PENDING = "pending_review", "Held for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.CANCELLED)
 
@@ -64,7 +76,9 @@ class GenerationRequest(models.Model):
         related_name="generations",
     )
     description = models.TextField()
-    reference_image = models.ImageField(upload_to=reference_upload_to, blank=True)
+    reference_image = models.ImageField(
+        upload_to=reference_upload_to, storage=get_private_storage, blank=True
+    )
     reference_sha256 = models.CharField(max_length=64, blank=True)
     strength = models.FloatField(default=0.6, validators=[MinValueValidator(0.05), MaxValueValidator(1)])
 
@@ -86,7 +100,7 @@ class GenerationRequest(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress_step = models.PositiveSmallIntegerField(default=0)
     progress_total = models.PositiveSmallIntegerField(default=0)
-    preview = models.ImageField(upload_to="personalization/previews/", blank=True)
+    preview = models.ImageField(upload_to=preview_upload_to, storage=get_private_storage, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     worker = models.CharField(max_length=120, blank=True)
@@ -102,6 +116,12 @@ class GenerationRequest(models.Model):
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
+
+    # A person's look before the customer sees the images (protected names, text in the picture).
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, blank=True, db_index=True)
+    review_reason = models.TextField(blank=True)
+    # The usage counters charged at submit, refunded when the request fails for the shop's reasons.
+    quota_charges = models.JSONField(default=list, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -161,7 +181,7 @@ class GenerationRequest(models.Model):
 
 
 def image_upload_to(instance: "GenerationImage", filename: str) -> str:
-    return f"personalization/{instance.request_id}/{instance.index}/{filename}"
+    return f"{request_prefix(instance.request_id)}/{instance.index}/{filename}"
 
 
 class GenerationImage(models.Model):
@@ -170,8 +190,8 @@ class GenerationImage(models.Model):
     request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
     seed = models.BigIntegerField()
-    image = models.ImageField(upload_to=image_upload_to)
-    mockup = models.ImageField(upload_to=image_upload_to, blank=True)
+    image = models.ImageField(upload_to=image_upload_to, storage=get_private_storage)
+    mockup = models.ImageField(upload_to=image_upload_to, storage=get_private_storage, blank=True)
     width = models.PositiveSmallIntegerField()
     height = models.PositiveSmallIntegerField()
     brand_consistency = models.FloatField(
@@ -185,6 +205,9 @@ class GenerationImage(models.Model):
         default=False, help_text="Below the brand's minimum score: needs a merchant's look."
     )
     generation_seconds = models.FloatField(null=True, blank=True)
+    safety = models.JSONField(
+        default=dict, blank=True, help_text="What the output safety check found (detections, text read)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -203,7 +226,7 @@ class GenerationImage(models.Model):
 
 
 def line_design_upload_to(instance: "LineDesign", filename: str) -> str:
-    return f"orders/designs/{instance.order_line_id}/{filename}"
+    return f"{line_prefix(instance.order_line_id)}/{filename}"
 
 
 class LineDesign(models.Model):
@@ -214,9 +237,21 @@ class LineDesign(models.Model):
     source_image = models.ForeignKey(
         GenerationImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="line_designs"
     )
-    image = models.ImageField(upload_to=line_design_upload_to)
-    mockup = models.ImageField(upload_to=line_design_upload_to, blank=True)
-    print_file = models.FileField(upload_to=line_design_upload_to, blank=True)
+    # Who may read its files (the customer who ordered it) and which brand's staff.
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="line_designs",
+    )
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    brand = models.ForeignKey(
+        "brand_guides.Brand", on_delete=models.SET_NULL, null=True, blank=True, related_name="line_designs"
+    )
+    image = models.ImageField(upload_to=line_design_upload_to, storage=get_private_storage)
+    mockup = models.ImageField(upload_to=line_design_upload_to, storage=get_private_storage, blank=True)
+    print_file = models.FileField(upload_to=line_design_upload_to, storage=get_private_storage, blank=True)
     print_warnings = models.JSONField(default=list, blank=True)
 
     description = models.TextField()
@@ -228,7 +263,9 @@ class LineDesign(models.Model):
     width = models.PositiveSmallIntegerField()
     height = models.PositiveSmallIntegerField()
     strength = models.FloatField(null=True, blank=True)
-    reference_image = models.ImageField(upload_to=line_design_upload_to, blank=True)
+    reference_image = models.ImageField(
+        upload_to=line_design_upload_to, storage=get_private_storage, blank=True
+    )
     model_name = models.CharField(max_length=300)
     scheduler_name = models.CharField(max_length=120)
     brand_name = models.CharField(max_length=120)
@@ -272,3 +309,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class UsageCounter(models.Model):
+    """One rate-limit or quota window of one subject (a user, a visitor, an address), counted with
+    a single conditional UPDATE so that parallel requests can never both take the last unit."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="usage_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"

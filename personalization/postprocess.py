@@ -10,15 +10,15 @@ from . import mockups, quality
 from .conditioning import logo_spec, palette_specs, print_area_spec
 from .engine.metadata import png_bytes
 from .models import GenerationImage, GenerationRequest
-from .storage import store_bytes
+from .storage import request_prefix, store_bytes
 
 
 def image_key(req: GenerationRequest, index: int, name: str) -> str:
-    return f"personalization/{req.pk}/{index}/{name}"
+    return f"{request_prefix(req.pk)}/{index}/{name}"
 
 
 def preview_key(req: GenerationRequest) -> str:
-    return f"personalization/{req.pk}/preview.png"
+    return f"{request_prefix(req.pk)}/preview.png"
 
 
 def assess(image: Image.Image, req: GenerationRequest) -> tuple[float | None, list[str]]:

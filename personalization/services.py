@@ -396,6 +396,9 @@ def line_design_create(*, order_line, image: GenerationImage):
     req = image.request
     design = LineDesign(
         order_line=order_line,
+        customer=req.customer,
+        session_key=req.session_key,
+        brand=req.brand,
         source_image=image,
         description=req.description,
         optimized_prompt=req.optimized_prompt,
@@ -435,7 +438,7 @@ def line_design_render_print_file(*, design_id: int):
     from .models import LineDesign
     from .printing import print_file
     from .specs import PrintAreaSpec
-    from .storage import store_bytes
+    from .storage import line_prefix, store_bytes
 
     design = LineDesign.objects.get(pk=design_id)
     area = design.print_area
@@ -461,7 +464,7 @@ def line_design_render_print_file(*, design_id: int):
         bleed_mm=conf.PRINT_BLEED_MM,
         upscaler=upscaler,
     )
-    design.print_file.name = store_bytes(f"orders/designs/{design.order_line_id}/print.png", result.png_bytes)
+    design.print_file.name = store_bytes(f"{line_prefix(design.order_line_id)}/print.png", result.png_bytes)
     design.print_warnings = list(result.warnings)
     design.save(update_fields=["print_file", "print_warnings"])
     return design

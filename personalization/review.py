@@ -1,0 +1,67 @@
+"""Held for review: a request whose words or picture need a person's look before the customer sees
+the images (a protected name with the "hold for review" outcome, a mark read in the picture).
+
+The request runs and finishes as usual; while ``review_state`` is ``pending_review`` its images are
+shown to nobody but the brand's staff, and it cannot be ordered. Staff approve (the customer sees
+the images) or reject (the request ends ``rejected`` with the reason).
+
+    "" --hold--> pending_review --approve--> approved
+                               \\--reject---> rejected (status rejected, code review_rejected)
+"""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import GenerationRequest
+
+ReviewState = GenerationRequest.ReviewState
+Status = GenerationRequest.Status
+
+HELD_MESSAGE = "A person at the shop checks this design before you can see it."
+
+
+class ReviewNotPending(Exception):
+    """Only a request held for review can be approved or rejected."""
+
+
+def images_visible_q(prefix: str = "") -> Q:
+    """Rows whose images the customer may see: not held, or approved."""
+    return Q(**{f"{prefix}review_state__in": [ReviewState.NONE, ReviewState.APPROVED]})
+
+
+def generation_hold_for_review(*, request_id, reason: str) -> bool:
+    """Hold a request (reasons add up); an approved or rejected request is not held again."""
+    req = GenerationRequest.objects.filter(pk=request_id).only("review_state", "review_reason").first()
+    if req is None or req.review_state in (ReviewState.APPROVED, ReviewState.REJECTED):
+        return False
+    reasons = [r for r in (req.review_reason, reason) if r]
+    GenerationRequest.objects.filter(pk=request_id).update(
+        review_state=ReviewState.PENDING, review_reason="\n".join(dict.fromkeys(reasons))
+    )
+    return True
+
+
+def generation_review_approve(*, generation: GenerationRequest) -> GenerationRequest:
+    updated = GenerationRequest.objects.filter(pk=generation.pk, review_state=ReviewState.PENDING).update(
+        review_state=ReviewState.APPROVED
+    )
+    generation.refresh_from_db()
+    if not updated:
+        raise ReviewNotPending("This design is not waiting for review.")
+    return generation
+
+
+def generation_review_reject(*, generation: GenerationRequest, reason: str) -> GenerationRequest:
+    reason = " ".join((reason or "").split()) or "The shop could not accept this design."
+    updated = GenerationRequest.objects.filter(pk=generation.pk, review_state=ReviewState.PENDING).update(
+        review_state=ReviewState.REJECTED,
+        review_reason=reason,
+        status=Status.REJECTED,
+        error_code="review_rejected",
+        error_message=reason,
+        finished_at=timezone.now(),
+    )
+    generation.refresh_from_db()
+    if not updated:
+        raise ReviewNotPending("This design is not waiting for review.")
+    return generation
