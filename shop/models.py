@@ -214,6 +214,10 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     # The checkout form's one-time token: submitting the same checkout twice creates one order.
     checkout_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The cart this order was placed from: a cart becomes at most one order, whatever the tokens.
+    cart = models.ForeignKey(
+        "Cart", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="orders"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
