@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from .models import Brand, MaterialPreset, PaletteColor, StylePreset, Typography
+from .access import sees_all_brands
+from .admin_scoping import BrandScopedAdminMixin, SharedPresetsMixin
+from .models import Brand, MaterialPreset, PaletteColor, ProtectedName, StylePreset, Typography
+
+OWNER_ALL = ("view", "add", "change", "delete")
 
 
 def swatch(hex_value: str, *, title: str = "") -> str:
@@ -50,6 +54,7 @@ def thumbnail(file_field, *, size: int = 64) -> str:
 class PaletteColorInline(admin.TabularInline):
     model = PaletteColor
     extra = 0
+    owner_permissions = OWNER_ALL
     fields = ("name", "hex", "color_swatch", "role", "position")
     readonly_fields = ("color_swatch",)
 
@@ -62,23 +67,45 @@ class TypographyInline(admin.TabularInline):
     model = Typography
     extra = 0
     fields = ("role", "font_family", "font_file")
+    owner_permissions = OWNER_ALL
+
+
+class ProtectedNameInline(admin.TabularInline):
+    """Real people, living artists and characters this brand's customers may not name."""
+
+    model = ProtectedName
+    extra = 0
+    fields = ("name", "kind", "outcome")
+    owner_permissions = OWNER_ALL
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    """Owners edit their own brands' guides; only superusers add or delete brands or change owners."""
+
+    brand_path = "pk"
+    owner_permissions = ("view", "change")
     list_display = ("name", "slug", "palette_swatches", "approval_policy", "min_consistency_score")
     list_filter = ("approval_policy", "harmonize_palette", "logo_anchor")
     search_fields = ("name", "slug", "description", "style_keywords", "banned_terms")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("owners",)
     readonly_fields = ("logo_preview", "created_at", "updated_at")
-    inlines = [PaletteColorInline, TypographyInline]
+    inlines = [PaletteColorInline, TypographyInline, ProtectedNameInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "owners")}),
         ("Prompt guidance", {"fields": ("style_keywords", "negative_keywords", "harmonize_palette")}),
         (
             "Policy",
-            {"fields": ("banned_terms", "trademark_allowlist", "approval_policy", "min_consistency_score")},
+            {
+                "fields": (
+                    "banned_terms",
+                    "trademark_allowlist",
+                    "approval_policy",
+                    "text_in_design_outcome",
+                    "min_consistency_score",
+                )
+            },
         ),
         (
             "Logo",
@@ -91,6 +118,16 @@ class BrandAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("palette")
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if sees_all_brands(request.user) else (*fields, "owners")
+
+    def has_add_permission(self, request) -> bool:
+        return sees_all_brands(request.user) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return sees_all_brands(request.user) and super().has_delete_permission(request, obj)
+
     @admin.display(description="Palette")
     def palette_swatches(self, obj: Brand) -> str:
         return swatches((c.name, c.hex) for c in obj.palette.all())
@@ -101,16 +138,27 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(MaterialPreset)
-class MaterialPresetAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "finish", "reflectance", "texture_description")
-    list_filter = ("finish",)
+class MaterialPresetAdmin(SharedPresetsMixin, admin.ModelAdmin):
+    """Owners manage their brands' materials; shared ones (no brand) are for superusers."""
+
+    brand_path = "brand"
+    owner_permissions = OWNER_ALL
+    list_display = ("name", "slug", "brand", "finish", "reflectance", "texture_description")
+    list_filter = ("finish", "brand")
+    list_select_related = ("brand",)
     search_fields = ("name", "slug", "texture_description", "prompt_keywords")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(StylePreset)
-class StylePresetAdmin(admin.ModelAdmin):
-    list_display = ("thumbnail_preview", "name", "slug", "position")
+class StylePresetAdmin(SharedPresetsMixin, admin.ModelAdmin):
+    """Owners manage their brands' styles; shared ones (no brand) are for superusers."""
+
+    brand_path = "brand"
+    owner_permissions = OWNER_ALL
+    list_display = ("thumbnail_preview", "name", "slug", "brand", "position")
+    list_filter = ("brand",)
+    list_select_related = ("brand",)
     list_display_links = ("thumbnail_preview", "name")
     list_editable = ("position",)
     search_fields = ("name", "slug", "prompt_template")
@@ -119,6 +167,7 @@ class StylePresetAdmin(admin.ModelAdmin):
     fields = (
         "name",
         "slug",
+        "brand",
         "prompt_template",
         "negative_template",
         "thumbnail",

@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from .uploads import AllowedImageField
 from .validators import hex_color_validator, split_terms, validate_keyword_text, validate_lora_file
 
 TERMS_HELP = "Comma- or newline-separated."
@@ -54,7 +55,7 @@ class Brand(models.Model):
         default=False, help_text="Gently shift generated colours toward the palette."
     )
 
-    logo = models.ImageField(upload_to="brands/logos/", blank=True)
+    logo = AllowedImageField(upload_to="brands/logos/", blank=True, help_text="PNG, JPEG or WebP.")
     logo_anchor = models.CharField(max_length=16, choices=LogoAnchor.choices, default=LogoAnchor.BOTTOM_RIGHT)
     logo_max_share = models.FloatField(
         default=0.2,
@@ -237,7 +238,7 @@ class StylePreset(models.Model):
         validators=[validate_keyword_text],
     )
     negative_template = models.TextField(blank=True, validators=[validate_keyword_text])
-    thumbnail = models.ImageField(upload_to="styles/", blank=True)
+    thumbnail = AllowedImageField(upload_to="styles/", blank=True, help_text="PNG, JPEG or WebP.")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -19,7 +19,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "brand_guides.apps.BrandScopedAdminConfig",  # django.contrib.admin, brand-scoped site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -106,10 +106,23 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# The only folders of the public media that are served: catalogue pictures (product mockup
+# templates, brand logos, style thumbnails). LoRA weights and fonts stay unserved.
+PUBLIC_MEDIA_PREFIXES = ("products/", "brands/logos/", "styles/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
+# Customer files (reference photos, previews, designs, mockups, print files) live in a private
+# storage that is never served as plain media: locally under PRIVATE_MEDIA_ROOT, served only through
+# the access-checked view at /private-media/ (personalization.files); on S3 through signed URLs that
+# expire after PRIVATE_URL_SECONDS, in AWS_PRIVATE_BUCKET_NAME (or the "private/" prefix of the media
+# bucket, which must then not be publicly readable).
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
+PRIVATE_URL_SECONDS = env.int("PRIVATE_URL_SECONDS", default=300)
+if not 1 <= PRIVATE_URL_SECONDS <= 604800:  # S3 refuses signatures valid for more than 7 days
+    raise environ.ImproperlyConfigured("PRIVATE_URL_SECONDS must be between 1 and 604800 seconds.")
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_PRIVATE_BUCKET_NAME = env("AWS_PRIVATE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
     _media = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -130,20 +143,22 @@ if AWS_STORAGE_BUCKET_NAME:
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             **_media["OPTIONS"],
-            "location": "private",
+            "bucket_name": AWS_PRIVATE_BUCKET_NAME or AWS_STORAGE_BUCKET_NAME,
+            "location": "" if AWS_PRIVATE_BUCKET_NAME else "private",
+            # Always signed, never through the public CDN domain, and short-lived.
             "custom_domain": None,
             "querystring_auth": True,
-            "querystring_expire": env.int("PRIVATE_URL_SECONDS", default=300),
+            "querystring_expire": PRIVATE_URL_SECONDS,
+            "signature_version": "s3v4",
         },
     }
 else:
     _media = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     _private = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private"),
-            "base_url": "/private-media/",
-        },
+        # base_url: the access-checked view (config/urls.py), never MEDIA_URL. Keys are deterministic
+        # (personalization.storage): a retry overwrites its file, as on S3 (file_overwrite).
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": "/private-media/", "allow_overwrite": True},
     }
 STORAGES = {
     "default": _media,
@@ -155,6 +170,14 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# How /private-media/ hands a checked file to the web server (django-sendfile2): the simple
+# backend streams it from Django (development, or no front server); in production use
+# "django_sendfile.backends.nginx" (X-Accel-Redirect to SENDFILE_URL, an `internal` nginx location
+# aliased to PRIVATE_MEDIA_ROOT) or "django_sendfile.backends.xsendfile" (Apache mod_xsendfile).
+SENDFILE_BACKEND = env("SENDFILE_BACKEND", default="django_sendfile.backends.simple")
+SENDFILE_ROOT = str(PRIVATE_MEDIA_ROOT)
+SENDFILE_URL = env("SENDFILE_URL", default="/_private-media")
 
 # --- Queue: django-q2, ORM broker unless REDIS_URL is set --------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -229,6 +252,9 @@ PERSONALIZATION = {
     "ATTENTION": env("PERSONALIZATION_ATTENTION", default="default"),
     "WARMUP_SHAPES": env.list("PERSONALIZATION_WARMUP", default=[]),
     "DAILY_QUOTA": env.int("PERSONALIZATION_DAILY_QUOTA", default=200),
+    # Anonymous visitors' designs per client address per UTC day (unset: 3 x DAILY_QUOTA).
+    "DAILY_QUOTA_PER_IP": env.int("PERSONALIZATION_DAILY_QUOTA_PER_IP", default=None),
+    "PRIVATE_URL_SECONDS": PRIVATE_URL_SECONDS,
     "LEASE_SECONDS": env.int("PERSONALIZATION_LEASE_SECONDS", default=60),
     "MAX_ATTEMPTS": env.int("PERSONALIZATION_MAX_ATTEMPTS", default=3),
     "SWEEP_INTERVAL_SECONDS": env.float("PERSONALIZATION_SWEEP_INTERVAL", default=10.0),
@@ -236,6 +262,11 @@ PERSONALIZATION = {
     # Print files: "" upscales with Lanczos; a hub id or directory of a diffusers x4 upscaler uses it.
     "PRINT_UPSCALER": env("PERSONALIZATION_PRINT_UPSCALER", default=""),
     "PRINT_UPSCALER_STEPS": env.int("PERSONALIZATION_PRINT_UPSCALER_STEPS", default=20),
+    # The output safety check in the worker (nudity + text read by OCR); off only on purpose.
+    "SAFETY_CHECK": env.bool("PERSONALIZATION_SAFETY_CHECK", default=True),
+    "TEXT_CHECK": env.bool("PERSONALIZATION_TEXT_CHECK", default=True),
+    "SAFETY_THRESHOLD": env.float("PERSONALIZATION_SAFETY_THRESHOLD", default=0.5),
+    "SAFETY_NUDITY_MODEL": env("PERSONALIZATION_SAFETY_NUDITY_MODEL", default=""),
 }
 
 # --- Security (production values unless DEBUG) --------------------------------------------------

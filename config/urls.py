@@ -1,7 +1,12 @@
+import posixpath
+
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from personalization.files import private_file
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("personalize/", include("personalization.urls")),
+    # Customer files: checked per request, then handed to the web server (personalization.files).
+    path("private-media/<path:name>", private_file, name="private_media"),
     path("", include("shop.urls")),
 ]
 
@@ -18,8 +25,11 @@ if not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):
     from django.views.static import serve
 
     def serve_media(request, path):
-        """Local media (designs, mockups, previews); MEDIA_ROOT read per request. Behind a real
-        web server, serve MEDIA_ROOT there instead."""
+        """Local public media: catalogue pictures only (PUBLIC_MEDIA_PREFIXES), MEDIA_ROOT read per
+        request. Everything else under MEDIA_ROOT (LoRA weights, fonts) is never served. Behind a
+        real web server, serve only these folders of MEDIA_ROOT there instead."""
+        if posixpath.normpath(path) != path or not path.startswith(tuple(settings.PUBLIC_MEDIA_PREFIXES)):
+            raise Http404("No such file.")
         return serve(request, path, document_root=settings.MEDIA_ROOT)
 
     urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media, name="media")]

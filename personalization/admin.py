@@ -1,17 +1,29 @@
-"""Admin for generations and frozen order designs: read-mostly; actions call services only."""
+"""Admin for generations and frozen order designs: read-mostly; actions call services only.
 
+Generation requests and frozen designs are brand-scoped (brand_guides.admin_scoping): a shop owner
+sees their brands' rows only, in lists, actions, the report and by URL. Idempotency records belong
+to no brand: superusers only."""
+
+import json
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from brand_guides.admin import swatch, thumbnail
+from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
-from . import selectors, services
-from .models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign
+from . import review, selectors, services
+from .models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign, UsageCounter
 
 Status = GenerationRequest.Status
+ReviewState = GenerationRequest.ReviewState
 
 STATUS_COLORS = {
     Status.QUEUED: "#6b7280",
@@ -52,9 +64,19 @@ class FlaggedImagesFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RejectHeldForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Shown to the customer on their design.",
+        error_messages={"required": "Say why these designs are rejected (the customer sees it)."},
+    )
+
+
 class GenerationImageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = GenerationImage
     extra = 0
+    owner_permissions = ("view",)
     fields = (
         "index",
         "image_thumbnail",
@@ -65,9 +87,19 @@ class GenerationImageInline(ReadOnlyAdminMixin, admin.TabularInline):
         "brand_consistency",
         "flagged",
         "quality_flags",
+        "safety_result",
         "generation_seconds",
     )
     readonly_fields = fields
+
+    @admin.display(description="Safety check")
+    def safety_result(self, obj: GenerationImage) -> str:
+        if not obj.safety:
+            return "-"
+        return format_html(
+            '<pre style="margin:0;white-space:pre-wrap;max-width:28em">{}</pre>',
+            json.dumps(obj.safety, indent=1, sort_keys=True, ensure_ascii=False),
+        )
 
     @admin.display(description="Image")
     def image_thumbnail(self, obj: GenerationImage) -> str:
@@ -83,13 +115,16 @@ class GenerationImageInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(GenerationRequest)
-class GenerationRequestAdmin(admin.ModelAdmin):
+class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    brand_path = "brand"
+    owner_permissions = ("view", "change")
     list_display = (
         "short_id",
         "short_description",
         "product",
         "brand",
         "status_badge",
+        "review_state",
         "progress_display",
         "created_at",
         "rating",
@@ -97,6 +132,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     list_display_links = ("short_id", "short_description")
     list_filter = (
         "status",
+        "review_state",
         "brand",
         ("product__category", admin.RelatedOnlyFieldListFilter),
         FlaggedImagesFilter,
@@ -104,10 +140,11 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     list_select_related = ("product", "brand")
     search_fields = ("description", "id")
     date_hierarchy = "created_at"
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "approve_held", "reject_held"]
     inlines = [GenerationImageInline]
     fieldsets = (
         (None, {"fields": ("id", "status_badge", "progress_display", "queue_info", "duration", "rating")}),
+        ("Review", {"fields": ("review_state", "review_reason")}),
         ("Customer", {"fields": ("customer", "session_key")}),
         (
             "Choice",
@@ -173,11 +210,18 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
+    def has_review_permission(self, request) -> bool:
+        """Approving or rejecting held designs: the change permission, like cancelling."""
+        return self.has_cancel_permission(request)
+
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_image_count=Count("images"))
+        # Ordered explicitly: a grouped queryset drops the model's default ordering (autocomplete pages).
+        return (
+            super().get_queryset(request).annotate(_image_count=Count("images")).order_by("-created_at", "pk")
+        )
 
     @admin.display(description="ID", ordering="id")
     def short_id(self, obj: GenerationRequest) -> str:
@@ -239,14 +283,16 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         return [path("report/", report, name="personalization_generationrequest_report"), *super().get_urls()]
 
     def report_view(self, request):
-        """The per-category table (the paper's Table 2), from the same selector as the command."""
-        from django.template.response import TemplateResponse
-
+        """The per-category table (the paper's Table 2), from the same selector as the command,
+        over the requests this user may see."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        requests = self.scoped(request, GenerationRequest.objects.all())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Personalization report by category",
-            "rows": selectors.category_report(),
+            "rows": selectors.category_report(requests=requests),
         }
         return TemplateResponse(request, "admin/personalization/report.html", context)
 
@@ -271,9 +317,63 @@ class GenerationRequestAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    @admin.action(description="Approve held designs", permissions=["review"])
+    def approve_held(self, request, queryset) -> None:
+        approved, skipped = 0, 0
+        for generation in queryset:
+            try:
+                review.generation_review_approve(generation=generation)
+            except review.ReviewNotPending:
+                skipped += 1
+            else:
+                approved += 1
+        self._report_review(request, "Approved", approved, skipped)
+
+    @admin.action(description="Reject held designs", permissions=["review"])
+    def reject_held(self, request, queryset):
+        """Asks for the reason on an intermediate page, then rejects each held request with it."""
+        held = queryset.filter(review_state=ReviewState.PENDING)
+        if not held.exists():
+            self.message_user(request, "None of the selected designs is held for review.", messages.WARNING)
+            return None
+        form = RejectHeldForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            rejected, skipped = 0, 0
+            for generation in queryset:
+                try:
+                    review.generation_review_reject(generation=generation, reason=form.cleaned_data["reason"])
+                except review.ReviewNotPending:
+                    skipped += 1
+                else:
+                    rejected += 1
+            self._report_review(request, "Rejected", rejected, skipped)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Reject held designs",
+            "held": held,
+            "skipped": queryset.count() - held.count(),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/personalization/generationrequest/reject_held.html", context)
+
+    def _report_review(self, request, verb: str, done: int, skipped: int) -> None:
+        if done:
+            self.message_user(request, f"{verb} {done} held design(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} request(s) were not held for review and were left as they are.",
+                messages.WARNING,
+            )
+
 
 @admin.register(LineDesign)
-class LineDesignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    brand_path = "brand"
+    owner_permissions = ("view",)
     list_display = ("image_thumbnail", "order_line", "brand_name", "style_name", "seed", "created_at")
     list_filter = ("brand_name", "style_name", "created_at")
     search_fields = ("description", "optimized_prompt", "brand_name")
@@ -358,8 +458,25 @@ class LineDesignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyKeyAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("key", "scope", "user", "response_status", "created_at")
     list_filter = ("scope", "response_status")
     search_fields = ("key", "user__username")
     list_select_related = ("user",)
+
+
+@admin.register(UsageCounter)
+class UsageCounterAdmin(SuperuserOnlyAdminMixin, admin.ModelAdmin):
+    """Rate-limit and quota windows (keys hold salted hashes, never addresses): superusers may look
+    and delete a window to give a customer their quota back; rows are written by limits.py only."""
+
+    list_display = ("key", "window_start", "expires_at", "count")
+    search_fields = ("key",)
+    date_hierarchy = "window_start"
+    readonly_fields = ("key", "window_start", "expires_at", "count")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -54,8 +54,31 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_SIZE": 128,
     "MAX_BATCH_IMAGES": 8,
     "SWEEP_INTERVAL_SECONDS": 10,
-    # Quotas (per user, per UTC day; 0 disables).
+    # The output safety check (personalization.safety), run in the worker on every variation before
+    # anyone can see it. Off only on purpose: the worker then warns at start and on every request,
+    # and the admin shows a red banner.
+    "SAFETY_CHECK": True,
+    # Part of it: read the text in each picture (OCR) and apply the content policy to it.
+    "TEXT_CHECK": True,
+    # NudeNet-compatible ONNX detector ("" is the 320n.onnx inside the nudenet wheel), the labels that
+    # make a picture unsafe, and the detector score from which they count.
+    "SAFETY_NUDITY_MODEL": "",
+    "SAFETY_UNSAFE_LABELS": (
+        "FEMALE_GENITALIA_EXPOSED",
+        "MALE_GENITALIA_EXPOSED",
+        "FEMALE_BREAST_EXPOSED",
+        "BUTTOCKS_EXPOSED",
+        "ANUS_EXPOSED",
+    ),
+    "SAFETY_THRESHOLD": 0.5,
+    # A folder holding the three RapidOCR ONNX models under their packaged names ("" is the folder
+    # inside the rapidocr wheel), and the OCR confidence from which a line of text counts.
+    "SAFETY_OCR_MODEL_DIR": "",
+    "TEXT_MIN_SCORE": 0.5,
+    # Quotas (per UTC day; 0 disables): designs per account or anonymous visitor, and per client
+    # address for anonymous visitors (None: 3 x DAILY_QUOTA), so a new cookie does not reset it.
     "DAILY_QUOTA": 200,
+    "DAILY_QUOTA_PER_IP": None,
     # Customer files (reference photos, previews, designs, mockups, print files): the alias in
     # settings.STORAGES of a storage that is never served publicly, and how long a signed URL to one
     # of them (S3) stays valid.

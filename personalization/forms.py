@@ -6,7 +6,7 @@ from django import forms
 from django.apps import apps
 from django.core.exceptions import ValidationError
 
-from brand_guides.models import MaterialPreset, StylePreset
+from brand_guides.selectors import material_presets_for, style_presets_for
 
 from .conf import conf
 
@@ -61,14 +61,14 @@ class StudioForm(forms.Form):
         ),
     )
     style = forms.ModelChoiceField(
-        queryset=StylePreset.objects.all(),
+        queryset=style_presets_for(),  # shared ones; with a product, also its brand's (__init__)
         to_field_name="slug",
         required=False,
         empty_label="No particular style",
         error_messages={"invalid_choice": "Choose one of the listed styles."},
     )
     material = forms.ModelChoiceField(
-        queryset=MaterialPreset.objects.all(),
+        queryset=material_presets_for(),
         to_field_name="slug",
         required=False,
         empty_label="Standard",
@@ -108,9 +108,11 @@ class StudioForm(forms.Form):
             self.fields[name].initial = self.initial.get(name, value)
         self.chosen_product = self._chosen_product()
         if self.chosen_product is not None:
+            brand_id = self.chosen_product.brand_id
+            offered = material_presets_for(brand_id=brand_id)
             allowed = self.chosen_product.allowed_materials.all()
-            if allowed:
-                self.fields["material"].queryset = allowed
+            self.fields["material"].queryset = offered.filter(pk__in=allowed) if allowed else offered
+            self.fields["style"].queryset = style_presets_for(brand_id=brand_id)
 
     @staticmethod
     def defaults() -> dict:

@@ -1,20 +1,24 @@
 """The worker's side of the request state machine: claim, heartbeat, finish, fail, sweep.
 
 Every transition is a compare-and-set UPDATE on the row's status, so a task delivered twice, a
-cancel racing a worker, or two workers racing for a row all resolve in the database.
+cancel racing a worker, or two workers racing for a row all resolve in the database. A failure on
+the shop's side (``REFUNDED_CODES``) gives back the daily quota the request was charged, once.
 
     queued --claim--> running --succeed--> succeeded
       ^                  |  \\--fail------> failed
       |                  |   \\-cancel----> cancelled
+      |                  |   \\-reject----> rejected (unsafe output, text in the picture)
       \\---sweep (lease expired, attempts left)   (no attempts left: failed "worker_lost")
 """
 
 import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import limits
 from .conf import conf
 from .models import GenerationRequest
 
@@ -125,13 +129,58 @@ def generation_succeed(*, request_id, worker: str) -> bool:
     )
 
 
+# Failures on the shop's side: the customer gets the quota the request was charged back. A cancel
+# by the customer, a policy rejection or an unsafe output keep counting.
+REFUNDED_CODES = frozenset(
+    {
+        "gpu_oom",
+        "worker_lost",
+        "generation_error",
+        "postprocess_error",
+        "brand_adapter_error",
+        "safety_unavailable",
+    }
+)
+
+
+def _refunded(charges: list) -> list:
+    return [{**charge, "refunded": True} for charge in charges]
+
+
+def _give_back(charges: list) -> None:
+    limits.give_back(charges=[limits.Charge.from_json(charge) for charge in charges])
+
+
 def generation_fail(*, request_id, worker: str | None, code: str, message: str) -> bool:
+    """Running -> failed. For the shop's failures (``REFUNDED_CODES``) the quota charges are given
+    back in the same transaction; the status compare-and-set makes that happen at most once."""
     rows = GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING)
     if worker is not None:
         rows = rows.filter(worker=worker)
+    fields = {
+        "status": Status.FAILED,
+        "finished_at": timezone.now(),
+        "lease_expires_at": None,
+        "error_code": code,
+        "error_message": message,
+    }
+    with transaction.atomic():
+        charges = []
+        if code in REFUNDED_CODES:
+            charges = rows.values_list("quota_charges", flat=True).first() or []
+            fields["quota_charges"] = _refunded(charges)
+        failed = bool(rows.update(**fields))
+        if failed:
+            _give_back(charges)
+    return failed
+
+
+def generation_reject(*, request_id, worker: str, code: str, message: str) -> bool:
+    """Running -> rejected: the output broke the content policy (``unsafe_output``, ``text_in_design``).
+    The customer's request caused it, so it keeps counting against the quota (no refund)."""
     return bool(
-        rows.update(
-            status=Status.FAILED,
+        GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING, worker=worker).update(
+            status=Status.REJECTED,
             finished_at=timezone.now(),
             lease_expires_at=None,
             error_code=code,
@@ -160,19 +209,24 @@ def sweep_expired_leases(*, now=None) -> dict:
     now = now or timezone.now()
     expired = GenerationRequest.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now)
     failed = 0
-    for row in expired.filter(attempts__gte=conf.MAX_ATTEMPTS).only("pk", "attempts"):
-        failed += GenerationRequest.objects.filter(
-            pk=row.pk, status=Status.RUNNING, lease_expires_at__lt=now
-        ).update(
-            status=Status.FAILED,
-            finished_at=now,
-            lease_expires_at=None,
-            error_code="worker_lost",
-            error_message=(
-                f"The image worker stopped {row.attempts} times while making this design, so we gave up. "
-                "Try a simpler description or fewer variations, or contact the shop."
-            ),
-        )
+    for row in expired.filter(attempts__gte=conf.MAX_ATTEMPTS).only("pk", "attempts", "quota_charges"):
+        with transaction.atomic():
+            lost = GenerationRequest.objects.filter(
+                pk=row.pk, status=Status.RUNNING, lease_expires_at__lt=now
+            ).update(
+                status=Status.FAILED,
+                finished_at=now,
+                lease_expires_at=None,
+                error_code="worker_lost",
+                error_message=(
+                    f"The image worker stopped {row.attempts} times while making this design, so we gave up. "
+                    "Try a simpler description or fewer variations, or contact the shop."
+                ),
+                quota_charges=_refunded(row.quota_charges),
+            )
+            if lost:
+                _give_back(row.quota_charges)  # the shop's failure: the quota is given back
+        failed += lost
     requeued_ids = []
     for row in expired.filter(attempts__lt=conf.MAX_ATTEMPTS).only("pk"):
         if GenerationRequest.objects.filter(
@@ -194,6 +248,7 @@ def sweep_expired_leases(*, now=None) -> dict:
             rewoken.append(pk)
     for pk in [*requeued_ids, *rewoken]:
         enqueue_generation(pk)
+    limits.purge_expired(at=now)  # usage counters of windows that have ended
     if failed or requeued_ids:
         logger.warning(
             "sweep: %s requeued, %s failed after %s attempts", len(requeued_ids), failed, conf.MAX_ATTEMPTS

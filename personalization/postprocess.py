@@ -4,13 +4,17 @@ Pure Pillow/numpy/coloraide (no torch), so the web side can reuse it (e.g. to re
 
 import io
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from . import mockups, quality
 from .conditioning import logo_spec, palette_specs, print_area_spec
 from .engine.metadata import png_bytes
 from .models import GenerationImage, GenerationRequest
-from .storage import request_prefix, store_bytes
+from .storage import private_storage, request_prefix, store_bytes
+
+# Live previews are stored as this many colour cells per side, blurred: no shape, text or skin detail
+# survives until the final picture has passed the safety check.
+PREVIEW_BLUR_CELLS = 6
 
 
 def image_key(req: GenerationRequest, index: int, name: str) -> str:
@@ -82,6 +86,7 @@ def store_variation(
     flags: list[str],
     reseeded_from: int | None,
     seconds: float,
+    safety: dict | None = None,
 ) -> GenerationImage:
     design = png_bytes(
         image,
@@ -112,10 +117,44 @@ def store_variation(
             "reseeded_from": reseeded_from,
             "flagged": below_minimum(score, flags, req),
             "generation_seconds": round(seconds, 3),
+            "safety": safety or {},
         },
     )
     return variation
 
 
+def blurred(image: Image.Image, *, cells: int = PREVIEW_BLUR_CELLS) -> Image.Image:
+    """The picture reduced to cells x cells colours, scaled back and blurred: only colour blobs."""
+    small = image.convert("RGB").resize((cells, cells), Image.Resampling.BOX)
+    big = small.resize(image.size, Image.Resampling.BICUBIC)
+    return big.filter(ImageFilter.GaussianBlur(radius=max(image.size) / cells / 2))
+
+
 def store_preview(req: GenerationRequest, image: Image.Image) -> str:
-    return store_bytes(preview_key(req), _png(image))
+    """A live (unchecked) preview: stored heavily blurred."""
+    return store_bytes(preview_key(req), _png(blurred(image)))
+
+
+def store_checked_preview(req: GenerationRequest, image: Image.Image, *, size: int) -> str:
+    """After the final picture passed the check: a small sharp thumbnail of it replaces the blur."""
+    thumbnail = image.convert("RGB")
+    thumbnail.thumbnail((size, size), Image.Resampling.LANCZOS)
+    name = store_bytes(preview_key(req), _png(thumbnail))
+    GenerationRequest.objects.filter(pk=req.pk).update(preview=name)
+    return name
+
+
+def discard_outputs(req: GenerationRequest) -> int:
+    """Delete every picture stored for a request (variations, mockups, the preview; the customer's
+    reference photo stays): nothing of a rejected output can be seen or ordered. Returns the number
+    of variation rows removed."""
+    prefix = f"{request_prefix(req.pk)}/"
+    rows = GenerationImage.objects.filter(request_id=req.pk)
+    names = [name for row in rows for name in (row.image.name, row.mockup.name)]
+    names.append(preview_key(req))
+    removed, _ = rows.delete()
+    GenerationRequest.objects.filter(pk=req.pk).update(preview="")
+    for name in dict.fromkeys(names):
+        if name and name.startswith(prefix):  # never another request's files (cache hits share names)
+            private_storage.delete(name)
+    return removed

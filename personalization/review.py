@@ -29,6 +29,23 @@ def images_visible_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}review_state__in": [ReviewState.NONE, ReviewState.APPROVED]})
 
 
+def images_visible(generation: GenerationRequest) -> bool:
+    """Whether the customer may see this request's images and preview (``images_visible_q``'s rule)."""
+    return generation.review_state in (ReviewState.NONE, ReviewState.APPROVED)
+
+
+def order_refusal(generation: GenerationRequest) -> str:
+    """Why the review state keeps this design out of a cart or an order ("" when it does not)."""
+    if generation.review_state == ReviewState.PENDING:
+        return (
+            "A person at the shop checks this design before you can see or order it. "
+            "You can add it to your cart once it is approved."
+        )
+    if generation.review_state == ReviewState.REJECTED:
+        return "The shop did not approve this design after review, so it cannot be ordered."
+    return ""
+
+
 def generation_hold_for_review(*, request_id, reason: str) -> bool:
     """Hold a request (reasons add up); an approved or rejected request is not held again."""
     req = GenerationRequest.objects.filter(pk=request_id).only("review_state", "review_reason").first()

@@ -66,15 +66,16 @@ def eta_seconds(generation: GenerationRequest) -> float | None:
     return round((work_ahead + remaining) * per_step, 1)
 
 
-def category_report(*, since=None, until=None) -> list[dict]:
+def category_report(*, since=None, until=None, requests=None) -> list[dict]:
     """The paper's Table 2 from stored requests, one row per product category: requests, average
     generation time (s, succeeded and not answered from cache), average brand consistency (0-100,
-    over generated images) and average customer rating (1-5). Rows sorted by category name."""
+    over generated images) and average customer rating (1-5). Rows sorted by category name.
+    ``requests``: the rows to count (default all; the admin passes a shop owner's brands' rows)."""
     from django.db.models import Count, DurationField, ExpressionWrapper, Q
 
     from .models import GenerationImage
 
-    requests = GenerationRequest.objects.all()
+    requests = GenerationRequest.objects.all() if requests is None else requests
     if since is not None:
         requests = requests.filter(created_at__gte=since)
     if until is not None:

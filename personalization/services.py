@@ -5,17 +5,20 @@ import hashlib
 import io
 import math
 import secrets
-from datetime import UTC, datetime, time, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from . import policy
+from brand_guides import uploads
+from brand_guides.selectors import preset_offered_for
+
+from . import limits, policy
 from .conditioning import brand_spec, material_spec, product_spec, style_spec, token_counter
 from .conf import conf
+from .engine import rules as engine_rules
 from .models import GenerationImage, GenerationRequest
 from .prompting import build_prompts
 
@@ -59,49 +62,181 @@ def _number(value, *, field: str, label: str, low: float, high: float, integer: 
 
 
 def _read_reference(upload) -> tuple[bytes, str]:
-    """A customer's reference picture -> clean RGB PNG bytes and the hash of those bytes."""
+    """A customer's reference picture -> clean RGB PNG bytes and the hash of those bytes.
+
+    Only PNG, JPEG and WebP, recognised by content and opened by their own Pillow plugin only
+    (``brand_guides.uploads``: no other plugin, no Ghostscript, ever runs on an upload). The EXIF
+    orientation is applied before re-encoding drops every piece of metadata, so a photo taken
+    sideways is stored upright."""
     size = getattr(upload, "size", None)
     if size is not None and size > conf.REFERENCE_MAX_BYTES:
         limit = conf.REFERENCE_MAX_BYTES // 2**20
         raise ValidationError({"reference_image": f"The reference image is too large (max {limit} MB)."})
     try:
-        upload.seek(0)
-        with Image.open(upload) as probe:
+        with uploads.open_image(upload) as probe:
             if probe.width * probe.height > conf.REFERENCE_MAX_PIXELS:
                 raise ValidationError({"reference_image": "The reference image has too many pixels."})
             probe.verify()
-        upload.seek(0)
-        with Image.open(upload) as image:
+        with uploads.open_image(upload) as image:
             image.load()
-            rgb = image.convert("RGB")
-    except ValidationError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(
-            {"reference_image": "That file is not an image we can read. Upload a PNG, JPEG or WebP picture."}
-        ) from None
+            rgb = ImageOps.exif_transpose(image).convert("RGB")
+    except ValidationError as exc:
+        raise ValidationError({"reference_image": exc.messages[0]}) from None
+    except Image.DecompressionBombError:
+        raise ValidationError({"reference_image": "The reference image has too many pixels."}) from None
+    except uploads.IMAGE_ERRORS:
+        raise ValidationError({"reference_image": uploads.UNREADABLE}) from None
     buffer = io.BytesIO()
     rgb.save(buffer, format="PNG")
     data = buffer.getvalue()
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _check_quota(*, customer, session_key: str) -> None:
-    limit = conf.DAILY_QUOTA
-    if not limit:
-        return
-    now = timezone.now()
-    start = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
-    qs = GenerationRequest.objects.filter(created_at__gte=start).exclude(status=Status.REJECTED)
+QUOTA_WINDOW_SECONDS = 24 * 3600  # one UTC day (limits aligns windows to the epoch)
+
+
+def _quota_limits(*, customer, session_key: str, client_ip: str | None) -> list[limits.Limit]:
+    """The daily quotas a request counts against: the account's; or, for an anonymous visitor, the
+    visitor's and the client address's (a new cookie does not reset that one). 0 disables one."""
+    daily = conf.DAILY_QUOTA
+    per_ip = 3 * daily if conf.DAILY_QUOTA_PER_IP is None else conf.DAILY_QUOTA_PER_IP
     if customer is not None and customer.is_authenticated:
-        qs = qs.filter(customer=customer)
-    elif session_key:
-        qs = qs.filter(session_key=session_key)
+        subjects = [(f"user:{customer.pk}", daily)]
     else:
-        return
-    if qs.count() >= limit:
-        retry_after = int((start + timedelta(days=1) - now).total_seconds()) + 1
-        raise QuotaExceeded(limit=limit, retry_after=retry_after)
+        subjects = [
+            (f"visitor:{limits.subject_hash(session_key)}" if session_key else "", daily),
+            (f"ip:{limits.subject_hash(client_ip)}" if client_ip else "", per_ip),
+        ]
+    return [
+        limits.Limit(key=f"quota:{subject}", limit=limit, window=QUOTA_WINDOW_SECONDS)
+        for subject, limit in subjects
+        if subject and limit
+    ]
+
+
+def _check_quota(*, quota: list[limits.Limit]) -> None:
+    """Refuse early (before anything is built) when a quota is already used up; takes nothing."""
+    for limit in quota:
+        retry_after = limits.exhausted(limit=limit)
+        if retry_after is not None:
+            raise QuotaExceeded(limit=limit.limit, retry_after=retry_after)
+
+
+def _charge_quota(*, quota: list[limits.Limit]) -> list[dict]:
+    """Take one unit of every quota or none (two parallel requests cannot both take the last one);
+    returns the charges to store on the request, refunded if it fails for the shop's reasons."""
+    outcome = limits.take_all(limits=quota)
+    if not outcome.allowed:
+        raise QuotaExceeded(limit=outcome.refused.limit, retry_after=outcome.retry_after)
+    return [charge.as_json() for charge in outcome.charges]
+
+
+# --- the engine's rules, checked at submit -------------------------------------------------------
+
+
+def _fewest_steps(strength: float) -> int:
+    """The fewest steps that leave img2img at least one denoising step at this strength."""
+    steps = max(1, math.ceil(1 / strength))
+    return steps if int(steps * strength) >= 1 else steps + 1
+
+
+def _least_strength(steps: int) -> float:
+    """The least strength (in hundredths) that leaves img2img at least one step at these steps."""
+    hundredths = math.ceil(100 / steps)
+    while int(steps * (hundredths / 100)) < 1:  # the engine's own arithmetic (rules.JOB_RULES)
+        hundredths += 1
+    return min(1.0, hundredths / 100)
+
+
+def _img2img_steps_message(job) -> str:
+    return (
+        f"With a reference image, steps × strength must be at least 1 ({job.steps} × {job.strength:g} "
+        f"leaves no step to run): use at least {_fewest_steps(job.strength)} steps, or a strength of "
+        f"at least {_least_strength(job.steps):g}."
+    )
+
+
+# Every rule of personalization/engine/rules.py (JOB_RULES), as the request field it is about and the
+# customer's message. A test checks there is one entry per rule and that each is caught here.
+ENGINE_RULE_ERRORS = {
+    "text": ("description", lambda job: "Describe your design in words."),
+    "seeds_present": ("variations", lambda job: "Ask for at least one variation."),
+    "seed_range": ("seed", lambda job: f"Seed must be a whole number between 0 and {MAX_SEED}."),
+    "size": (
+        "size",
+        lambda job: (
+            f"{job.width} px is not a size the generator can make: sizes are multiples of 8 "
+            "from 64 to 2048 px."
+        ),
+    ),
+    "steps": (
+        "steps",
+        lambda job: f"Steps must be between {engine_rules.MIN_STEPS} and {engine_rules.MAX_STEPS}.",
+    ),
+    "guidance": (
+        "guidance_scale",
+        lambda job: f"Guidance must be between {engine_rules.MIN_GUIDANCE} and {engine_rules.MAX_GUIDANCE}.",
+    ),
+    "strength": ("strength", lambda job: "Strength must be more than 0 and at most 1."),
+    "img2img_steps": ("steps", _img2img_steps_message),
+    "lora_file": (
+        "product",
+        lambda job: (
+            "This product cannot be personalized right now (its brand's style file is missing). "
+            "Please try again later."
+        ),
+    ),
+}
+
+
+def generation_job(
+    *,
+    product,
+    description,
+    seed: int,
+    variations: int,
+    steps: int,
+    guidance_scale: float,
+    size: int,
+    strength: float,
+    reference_png: bytes | None,
+) -> engine_rules.Job:
+    """The engine Job a request with these values becomes in the worker (worker.job_for), with the
+    customer's description standing in for the built prompt and the brand's LoRA by storage name."""
+    brand = getattr(product, "brand", None)
+    lora = brand.lora_weights if brand is not None else None
+    return engine_rules.Job(
+        prompt=description,
+        negative_prompt="",
+        seeds=[seed + index for index in range(variations)],
+        steps=steps,
+        guidance_scale=guidance_scale,
+        width=size,
+        height=size,
+        reference_image=(
+            Image.open(io.BytesIO(reference_png), formats=["PNG"]) if reference_png is not None else None
+        ),
+        strength=strength,
+        lora_path=lora.name if lora else None,
+        lora_scale=brand.lora_scale if brand is not None else 1.0,
+    )
+
+
+def _engine_rule_errors(*, product, errors: dict, **values) -> dict[str, str]:
+    """Field -> message for every engine rule these request values break (none already reported)."""
+    job = generation_job(product=product, **values)
+    brand = getattr(product, "brand", None)
+    storage_has = brand.lora_weights.storage.exists if brand is not None else (lambda name: False)
+    found: dict[str, str] = {}
+    for rule in engine_rules.problems(job, file_exists=storage_has):
+        if rule.name in ENGINE_RULE_ERRORS:
+            field, message = ENGINE_RULE_ERRORS[rule.name]
+            text = message(job)
+        else:  # a rule added to the engine without its entry above: still refused, in its own words
+            field, text = NON_FIELD_ERRORS, rule.explain(job)
+        if field not in errors and field not in found:
+            found[field] = text
+    return found
 
 
 def cache_key_for(req: GenerationRequest) -> str:
@@ -140,10 +275,12 @@ def generation_request_create(
     size=None,
     customer=None,
     session_key: str = "",
+    client_ip: str | None = None,
 ) -> GenerationRequest:
     """Validate, check policy, build the prompts and create the row.
 
-    Raises ValidationError (field -> message) for bad input and QuotaExceeded past the daily quota.
+    Raises ValidationError (field -> message) for bad input and QuotaExceeded past a daily quota
+    (the account's; an anonymous visitor's and, with ``client_ip``, that address's).
     A policy violation creates the row with status "rejected" and nothing is queued. An identical
     earlier request (same model, prompts, parameters, seeds, reference) is answered from its images.
     """
@@ -160,6 +297,11 @@ def generation_request_create(
         allowed = list(product.allowed_materials.all())
         if material is not None and allowed and material not in allowed:
             errors["material"] = f"{product.name} is not made in {material.name}."
+        # A preset with a brand is that brand's own: offered for its products only.
+        if material is not None and not preset_offered_for(material, brand_id=product.brand_id):
+            errors["material"] = f"{product.name} is not made in {material.name}."
+        if style is not None and not preset_offered_for(style, brand_id=product.brand_id):
+            errors["style"] = f"The {style.name} style is not offered for {product.name}."
     steps = _number(
         conf.DEFAULT_STEPS if steps in (None, "") else steps,
         field="steps",
@@ -217,10 +359,26 @@ def generation_request_create(
             reference = _read_reference(reference_image)
         except ValidationError as exc:
             errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if not errors.keys() & {"steps", "guidance_scale", "variations", "seed", "size", "strength"}:
+        errors.update(
+            _engine_rule_errors(
+                product=product,
+                description=description,
+                seed=seed,
+                variations=variations,
+                steps=steps,
+                guidance_scale=guidance_scale,
+                size=size,
+                strength=strength,
+                reference_png=reference[0] if reference is not None else None,
+                errors=errors,
+            )
+        )
     if errors:
         raise ValidationError(errors)
 
-    _check_quota(customer=customer, session_key=session_key)
+    quota = _quota_limits(customer=customer, session_key=session_key, client_ip=client_ip)
+    _check_quota(quota=quota)
 
     brand = product.brand
     built = build_prompts(
@@ -258,26 +416,31 @@ def generation_request_create(
         req.reference_sha256 = reference[1]
 
     # Only the customer's words are policed: merchant-written negatives ("nsfw", ...) must not
-    # reject every request.
-    violations = policy.check_text(
-        description=description,
-        negative_prompt="",
-        banned_terms=[*(conf.BANNED_TERMS or policy.DEFAULT_BANNED_TERMS), *brand.banned_term_list],
-        trademarks=conf.TRADEMARKS or policy.DEFAULT_TRADEMARKS,
-        allowlist=brand.trademark_allowlist_list,
-    )
-    if violations:
+    # reject every request. A protected name with the "review" outcome holds the request instead.
+    violations = policy.check_for_brand(brand=brand, texts={"description": description})
+    refusals = [v for v in violations if v.outcome != "review"]
+    holds = [v for v in violations if v.outcome == "review"]
+    if refusals:
         req.status = Status.REJECTED
-        req.error_code = violations[0].code
-        req.error_message = " ".join(dict.fromkeys(v.message for v in violations))
+        req.error_code = refusals[0].code
+        req.error_message = " ".join(dict.fromkeys(v.message for v in refusals))
         req.finished_at = timezone.now()
     req.cache_key = cache_key_for(req)
 
     with transaction.atomic():
+        # Charged when accepted (queued, held, or answered from the cache); a policy rejection is free.
+        req.quota_charges = _charge_quota(quota=quota) if req.status != Status.REJECTED else []
         if reference is not None:
             req.reference_image.save("reference.png", ContentFile(reference[0]), save=False)
         req.full_clean()
         req.save()
+        if holds and req.status == Status.QUEUED:
+            from .review import generation_hold_for_review
+
+            generation_hold_for_review(
+                request_id=req.pk, reason="\n".join(dict.fromkeys(v.message for v in holds))
+            )
+            req.refresh_from_db(fields=["review_state", "review_reason"])
         if req.status == Status.QUEUED and not _answer_from_cache(req):
             from .queue import enqueue_generation
 
@@ -286,8 +449,11 @@ def generation_request_create(
 
 
 def _answer_from_cache(req: GenerationRequest) -> bool:
+    from .review import images_visible_q
+
     source = (
         GenerationRequest.objects.filter(cache_key=req.cache_key, status=Status.SUCCEEDED, cache_source=None)
+        .filter(images_visible_q())  # never the images of a design still held for review
         .exclude(pk=req.pk)
         .order_by("created_at")
         .first()
@@ -392,8 +558,11 @@ def line_design_create(*, order_line, image: GenerationImage):
     """Freeze a chosen variation onto a placed order line: copies of the files and of every
     parameter needed to re-render it, so later edits of brands or products change nothing."""
     from .models import LineDesign
+    from .review import order_refusal
 
     req = image.request
+    if refusal := order_refusal(req):  # held for review after it went into a cart, or refused
+        raise ValidationError({"design": refusal})
     design = LineDesign(
         order_line=order_line,
         customer=req.customer,

@@ -8,8 +8,10 @@ orphans) and unguessable (an HMAC of the owning row's id under SECRET_KEY).
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, empty
 
 from .conf import conf
 
@@ -22,6 +24,12 @@ class PrivateStorage(LazyObject):
 
 
 private_storage = PrivateStorage()
+
+
+@receiver(setting_changed)
+def _reset_private_storage(*, setting, **kwargs):
+    if setting in ("STORAGES", "PERSONALIZATION"):
+        private_storage._wrapped = empty
 
 
 def get_private_storage():

@@ -11,8 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
+from . import limits
+from .api.throttles import generation_submit_limits
 from .forms import StudioForm
 from .models import GenerationRequest
+from .review import images_visible
 from .selectors import eta_seconds, generations_for, queue_position
 from .services import (
     InvalidTransition,
@@ -21,7 +24,8 @@ from .services import (
     generation_request_create,
     generation_request_rate,
 )
-from .visitors import visitor_key
+from .templatetags.personalization_tags import wait_words
+from .visitors import client_ip, visitor_key
 
 GALLERY_PAGE_SIZE = 24
 
@@ -39,7 +43,29 @@ def _own_generation(request, pk) -> GenerationRequest:
 
 
 def _owner(request) -> dict:
-    return {"customer": request.user, "session_key": visitor_key(request)}
+    return {"customer": request.user, "session_key": visitor_key(request), "client_ip": client_ip(request)}
+
+
+def _submit_throttled(request) -> int | None:
+    """Take one unit of the submit limits the API has too (its rates; per account or visitor, and
+    per client address): None when allowed, else the seconds to wait."""
+    outcome = limits.take_all(
+        limits=generation_submit_limits(
+            user=request.user, visitor=visitor_key(request), address=client_ip(request)
+        )
+    )
+    return None if outcome.allowed else outcome.retry_after
+
+
+def _throttled_response(request, retry_after: int) -> HttpResponse:
+    """429 with a card saying when to try again: put at the top of the form for htmx (the form's
+    next submit removes it; what was typed stays), a full page otherwise."""
+    context = {"base_template": _base(request), "retry_after": retry_after}
+    response = render(request, "personalization/throttled.html", context, status=429)
+    response["Retry-After"] = str(retry_after)
+    if request.htmx:
+        response = reswap(retarget(response, "#studio-form"), "afterbegin")
+    return response
 
 
 def _job_context(request, generation: GenerationRequest) -> dict:
@@ -48,7 +74,11 @@ def _job_context(request, generation: GenerationRequest) -> dict:
         "generation": generation,
         "position": queue_position(generation),
         "eta": eta_seconds(generation),
-        "images": list(generation.images.all()) if generation.status == generation.Status.SUCCEEDED else [],
+        # Held for review (or refused after it): neither images nor preview until staff approve.
+        "held": not images_visible(generation),
+        "images": list(generation.images.all())
+        if generation.status == generation.Status.SUCCEEDED and images_visible(generation)
+        else [],
     }
 
 
@@ -100,6 +130,9 @@ def studio(request):
 
 
 def _studio_submit(request) -> HttpResponse:
+    retry_after = _submit_throttled(request)
+    if retry_after is not None:
+        return _throttled_response(request, retry_after)
     form = StudioForm(request.POST, request.FILES)
     status, retry_after = 422, None
     if form.is_valid():
@@ -155,6 +188,13 @@ def job_cancel(request, pk):
 def job_vary(request, pk):
     """Same words and settings, a new random seed: the same service as a fresh Generate."""
     source = _own_generation(request, pk)
+    retry_after = _submit_throttled(request)
+    if retry_after is not None:
+        notice = f"That's a lot of designs in a short time. Please wait {wait_words(retry_after)}."
+        context = _job_context(request, source) | {"notice": notice}
+        response = render(request, "personalization/job.html", context, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
     kwargs = {
         "product": source.product,
         "base_color": source.base_color_name,
@@ -174,12 +214,15 @@ def job_vary(request, pk):
     except (ValidationError, QuotaExceeded) as exc:
         message = str(exc) if isinstance(exc, QuotaExceeded) else " ".join(exc.messages)
         context = _job_context(request, source) | {"notice": message}
-        return render(
+        response = render(
             request,
             "personalization/job.html",
             context,
             status=429 if isinstance(exc, QuotaExceeded) else 422,
         )
+        if isinstance(exc, QuotaExceeded):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if not request.htmx:
         return redirect("personalization:job", pk=generation.pk)
     return _job_response(request, generation, status=201 if not generation.is_terminal else 200)

@@ -1,6 +1,9 @@
-"""A stable key for an anonymous visitor, kept in the session (it survives login's key rotation)."""
+"""Who is asking: a stable key for an anonymous visitor, kept in the session (it survives login's
+key rotation), and the client's address as the throttles see it."""
 
 import secrets
+
+from rest_framework.throttling import BaseThrottle
 
 SESSION_KEY = "visitor_key"
 
@@ -11,3 +14,10 @@ def visitor_key(request) -> str:
         key = secrets.token_hex(16)
         request.session[SESSION_KEY] = key
     return key
+
+
+def client_ip(request) -> str:
+    """The client's address by DRF's rule (``REST_FRAMEWORK["NUM_PROXIES"]``): behind N proxies the
+    address the N-th proxy saw, so what a client writes into X-Forwarded-For does not count. The API
+    throttles, the studio's and the per-address quota all use this one rule."""
+    return BaseThrottle().get_ident(request) or ""

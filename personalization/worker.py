@@ -1,6 +1,7 @@
 """The GPU worker's loop body: claim a request (plus compatible waiting ones), run ONE batched
-pipeline call with live progress, previews and cancellation, then score, re-seed once if off-brand,
-composite mockups and store everything. Runs only inside the worker process (imports torch)."""
+pipeline call with live progress, blurred previews and cancellation, then score, re-seed once if
+off-brand, run the output safety check (re-seed once if unsafe), composite mockups and store
+everything. Runs only inside the worker process (imports torch)."""
 
 import logging
 import os
@@ -8,13 +9,14 @@ import socket
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from PIL import Image
 
-from . import lifecycle, postprocess
+from . import lifecycle, postprocess, review, safety
 from .conf import conf
 from .engine.options import check_size
 from .models import GenerationRequest
@@ -29,6 +31,21 @@ OOM_MESSAGE = (
     "The image server ran out of GPU memory while making this design. "
     "Try again with fewer variations or a smaller size."
 )
+UNSAFE_MESSAGE = (
+    "We can't show this design: the pictures did not pass our content check, even after a second "
+    "try. Please describe your design differently."
+)
+SAFETY_UNAVAILABLE_MESSAGE = (
+    "This design could not be checked before showing it, so it was not kept. The problem is on the "
+    "shop's side; please try again later."
+)
+
+
+def text_in_design_message(found: str) -> str:
+    return (
+        f"The picture came out with text we can't print: {found}. Please describe your design "
+        "differently, for example without words or brand names."
+    )
 
 
 def worker_name() -> str:
@@ -85,6 +102,12 @@ def check_settings() -> None:
     except ValueError as exc:
         raise ImproperlyConfigured(f"PERSONALIZATION: {exc}") from None
     warmup_shapes()
+
+
+def check_safety() -> None:
+    """Refuse to start without a working output safety check (raises ImproperlyConfigured), unless
+    PERSONALIZATION["SAFETY_CHECK"] turns it off (then a loud warning); no torch."""
+    safety.check_available()
 
 
 def ensure_loaded():
@@ -218,6 +241,10 @@ def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2)."""
     worker = worker_name()
     ensure_loaded()  # load the model before claiming: loading time never eats into a lease
+    try:
+        safety.get_checker()  # likewise the safety check; if it cannot load, the claim fails the work
+    except safety.SafetyUnavailable as exc:
+        logger.error("the output safety check cannot load: %s", exc)
     first = lifecycle.generation_claim(request_id=request_id, worker=worker)
     if first is None:
         first = lifecycle.generation_claim_next(worker=worker)
@@ -239,6 +266,13 @@ def run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
 def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
     from .engine.core import EngineAdapterError, EngineOutOfMemory, GenerationCancelled
 
+    try:
+        checker = safety.get_checker()
+    except safety.SafetyUnavailable as exc:  # fail closed: nothing is made that cannot be checked
+        logger.error("the output safety check cannot load, failing %s: %s", [req.pk for req in batch], exc)
+        for req in batch:
+            _fail_unchecked(req, worker=worker)
+        return "safety_unavailable"
     progress = _Progress(batch, worker)
     started = time.monotonic()
     try:
@@ -274,8 +308,13 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
         if req.pk not in progress.active:
             continue
         try:
-            finish_request(req, images, eng=eng, worker=worker, per_image=per_image)
-            done += 1
+            outcome = finish_request(
+                req, images, eng=eng, worker=worker, per_image=per_image, checker=checker
+            )
+            done += outcome == "succeeded"
+        except safety.SafetyUnavailable as exc:
+            logger.error("the output safety check failed on %s: %s", req.pk, exc)
+            _fail_unchecked(req, worker=worker)
         except Exception as exc:  # one bad row must not sink the others of its batch
             logger.exception("post-processing failed for %s", req.pk)
             lifecycle.generation_fail(
@@ -293,13 +332,62 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
     return f"succeeded {done} of {len(batch)}"
 
 
-def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_image: float) -> None:
-    """Score each variation, re-seed once when it is off-brand, store it, then mark succeeded."""
+def _fail_unchecked(req: GenerationRequest, *, worker: str) -> None:
+    postprocess.discard_outputs(req)
+    lifecycle.generation_fail(
+        request_id=req.pk, worker=worker, code="safety_unavailable", message=SAFETY_UNAVAILABLE_MESSAGE
+    )
+
+
+def _regenerate(eng, req: GenerationRequest, seed: int) -> Image.Image | None:
+    """One variation again with another seed (kept alive by _KeepAlive); None when out of memory."""
     from .engine.core import EngineOutOfMemory
 
+    try:
+        [[candidate]] = eng.generate([job_for(req, seeds=[seed])])
+    except EngineOutOfMemory:
+        return None
+    return postprocess.harmonized(candidate, req)
+
+
+@dataclass
+class _Variation:
+    index: int
+    image: Image.Image
+    seed: int
+    score: float | None
+    flags: list[str]
+    reseeded_from: int | None
+    seconds: float
+    verdict: "safety.Verdict | None" = None  # None: the check is off
+    replaced: dict | None = None  # the unsafe picture a safety re-seed replaced
+
+    def safety_record(self) -> dict:
+        if self.verdict is None:
+            return safety.UNCHECKED
+        return self.verdict.as_json() | ({"replaced": self.replaced} if self.replaced else {})
+
+
+def finish_request(
+    req: GenerationRequest,
+    images,
+    *,
+    eng,
+    worker: str,
+    per_image: float,
+    checker: "safety.SafetyChecker | None",
+) -> str:
+    """Score each variation (one re-seed when off-brand), check it (one re-seed when unsafe), then:
+    any variation still unsafe -> rejected ``unsafe_output``, nothing stored; text in a picture that
+    spells a banned term or another company's mark -> held for review or rejected ``text_in_design``
+    (the brand's choice); else store them all and mark succeeded. Returns the outcome."""
     if req.scheduler_name != eng.scheduler_name:
         req.scheduler_name = eng.scheduler_name
         GenerationRequest.objects.filter(pk=req.pk).update(scheduler_name=eng.scheduler_name)
+    if checker is None:
+        logger.warning("request %s is stored WITHOUT the output safety check: %s", req.pk, safety.OFF_WARNING)
+    terms = safety.brand_terms(req.brand)
+    kept: list[_Variation] = []
     for index, image in enumerate(images):
         seed = req.seed + index
         image = postprocess.harmonized(image, req)
@@ -308,24 +396,67 @@ def finish_request(req: GenerationRequest, images, *, eng, worker: str, per_imag
         if postprocess.below_minimum(score, flags, req) and req.brand.min_consistency_score > 0:
             t0 = time.monotonic()
             new_seed = reseed(seed, index)
-            try:
-                [[candidate]] = eng.generate([job_for(req, seeds=[new_seed])])  # kept alive by _KeepAlive
-            except EngineOutOfMemory:
-                candidate = None
+            candidate = _regenerate(eng, req, new_seed)
             if candidate is not None:
-                candidate = postprocess.harmonized(candidate, req)
                 new_score, new_flags = postprocess.assess(candidate, req)
                 if (new_score or 0) > (score or 0) or (flags and not new_flags):
                     image, score, flags, reseeded_from, seed = candidate, new_score, new_flags, seed, new_seed
             seconds += time.monotonic() - t0
+        if checker is None:
+            kept.append(_Variation(index, image, seed, score, flags, reseeded_from, seconds))
+            continue
+        verdict = checker.check(image, terms=terms)
+        replaced = None
+        if verdict.is_unsafe:  # one re-seed, like an off-brand variation; the unsafe picture is dropped
+            t0 = time.monotonic()
+            new_seed = reseed(seed, index)
+            candidate = _regenerate(eng, req, new_seed)
+            if candidate is not None and not (again := checker.check(candidate, terms=terms)).is_unsafe:
+                replaced = {"seed": seed, "unsafe": verdict.unsafe}
+                reseeded_from = reseeded_from if reseeded_from is not None else seed
+                image, seed, verdict = candidate, new_seed, again
+                score, flags = postprocess.assess(image, req)
+            seconds += time.monotonic() - t0
+        if verdict.is_unsafe:
+            logger.warning(
+                "request %s: variation %s still unsafe after a re-seed (%s): rejected, nothing stored",
+                req.pk,
+                index,
+                ", ".join(f"{d['label']} {d['score']:.2f}" for d in verdict.unsafe),
+            )
+            postprocess.discard_outputs(req)
+            lifecycle.generation_reject(
+                request_id=req.pk, worker=worker, code="unsafe_output", message=UNSAFE_MESSAGE
+            )
+            return "unsafe_output"
+        kept.append(_Variation(index, image, seed, score, flags, reseeded_from, seconds, verdict, replaced))
+
+    violations = {(v.code, v.term): v for item in kept if item.verdict for v in item.verdict.violations}
+    if violations:
+        found = safety.describe(violations.values())
+        if req.brand.text_in_design_outcome == "reject":
+            logger.warning("request %s: text in the picture (%s): rejected, nothing stored", req.pk, found)
+            postprocess.discard_outputs(req)
+            lifecycle.generation_reject(
+                request_id=req.pk, worker=worker, code="text_in_design", message=text_in_design_message(found)
+            )
+            return "text_in_design"
+        # Held before anything is stored: the customer never sees these images unless staff approve.
+        review.generation_hold_for_review(request_id=req.pk, reason=f"Text in the picture: {found}.")
+    for item in kept:
         postprocess.store_variation(
             req=req,
-            index=index,
-            image=image,
-            seed=seed,
-            score=score,
-            flags=flags,
-            reseeded_from=reseeded_from,
-            seconds=seconds,
+            index=item.index,
+            image=item.image,
+            seed=item.seed,
+            score=item.score,
+            flags=item.flags,
+            reseeded_from=item.reseeded_from,
+            seconds=item.seconds,
+            safety=item.safety_record(),
         )
+    visible = GenerationRequest.objects.filter(review.images_visible_q(), pk=req.pk).exists()
+    if visible and kept:  # a held design keeps its blurred preview
+        postprocess.store_checked_preview(req, kept[0].image, size=conf.PREVIEW_SIZE)
     lifecycle.generation_succeed(request_id=req.pk, worker=worker)
+    return "succeeded"

@@ -1,10 +1,18 @@
-"""Admin for the host shop: display only; writes go through the model forms' validation."""
+"""Admin for the host shop: display only; writes go through the model forms' validation.
 
+Products, orders and carts are brand-scoped (brand_guides.admin_scoping): a shop owner sees only
+their brands' products and the orders (and, on an order's page, the lines) that contain them.
+Categories are shared catalogue data: managed by staff with category permissions (not shop owners);
+every owner may file a product under any category."""
+
+from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 from django.utils.html import format_html
 
-from brand_guides.admin import swatch, swatches, thumbnail
+from brand_guides.access import sees_all_brands
+from brand_guides.admin import OWNER_ALL, swatch, swatches, thumbnail
+from brand_guides.admin_scoping import BrandScopedAdminMixin, ScopedInlineMixin, scope_q
 from personalization.conditioning import print_area_spec
 
 from .models import BaseColor, Cart, CartLine, Category, Order, OrderLine, Product
@@ -28,6 +36,7 @@ class CategoryAdmin(admin.ModelAdmin):
 class BaseColorInline(admin.TabularInline):
     model = BaseColor
     extra = 0
+    owner_permissions = OWNER_ALL
     fields = ("name", "hex", "color_swatch", "position")
     readonly_fields = ("color_swatch",)
 
@@ -36,8 +45,30 @@ class BaseColorInline(admin.TabularInline):
         return swatch(obj.hex, title=obj.name) if obj.pk else "-"
 
 
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ("brand", "allowed_materials")  # the admin adds the rest of its fieldsets
+
+    def clean(self):
+        data = super().clean()
+        brand, materials = data.get("brand"), data.get("allowed_materials")
+        if brand is not None and materials is not None:
+            foreign = [m.name for m in materials if m.brand_id not in (None, brand.pk)]
+            if foreign:
+                self.add_error(
+                    "allowed_materials",
+                    f"These materials belong to another brand: {', '.join(foreign)}. "
+                    f"Choose shared materials or {brand.name}'s own.",
+                )
+        return data
+
+
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    brand_path = "brand"
+    owner_permissions = OWNER_ALL
+    form = ProductAdminForm
     list_display = (
         "mockup_thumbnail",
         "name",
@@ -145,8 +176,13 @@ class ProductAdmin(admin.ModelAdmin):
         )
 
 
-class CartLineInline(admin.TabularInline):
+# A line belongs to the brand of its product, or (the product deleted) of its frozen design.
+ORDER_LINE_BRAND_PATHS = ("product__brand", "design__brand")
+
+
+class CartLineInline(ScopedInlineMixin, admin.TabularInline):
     model = CartLine
+    brand_path = "product__brand"
     extra = 0
     fields = ("product", "base_color", "quantity", "design", "design_thumbnail", "line_total")
     readonly_fields = ("design_thumbnail", "line_total")
@@ -162,7 +198,11 @@ class CartLineInline(admin.TabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    """Not part of the Shop owner group; scoped all the same for staff given cart permissions: a cart
+    shows when it holds one of their products, with only those lines."""
+
+    brand_path = "lines__product__brand"
     list_display = ("__str__", "user", "session_key", "line_count", "updated_at")
     search_fields = ("user__username", "user__email", "session_key")
     list_filter = ("updated_at",)
@@ -182,10 +222,12 @@ class CartAdmin(admin.ModelAdmin):
         return obj.total if obj.pk else "-"
 
 
-class OrderLineInline(admin.TabularInline):
-    """Placed lines are frozen copies: shown, never edited here."""
+class OrderLineInline(ScopedInlineMixin, admin.TabularInline):
+    """Placed lines are frozen copies: shown, never edited here. A shop owner sees their lines only."""
 
     model = OrderLine
+    brand_path = ORDER_LINE_BRAND_PATHS
+    owner_permissions = ("view",)
     extra = 0
     can_delete = False
     fields = (
@@ -227,7 +269,13 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
+    """An order shows to a shop owner when it holds one of their brand's lines; its page lists only
+    those lines, the totals count only those lines, and only the status may be changed (the
+    customer's details serve every brand in the order)."""
+
+    brand_path = tuple(f"lines__{path}" for path in ORDER_LINE_BRAND_PATHS)
+    owner_permissions = ("view", "change")
     list_display = ("number", "full_name", "email", "status", "total", "line_count", "created_at")
     list_filter = ("status", "country", "created_at")
     search_fields = ("number", "full_name", "email", "postcode")
@@ -235,13 +283,63 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     readonly_fields = ("number", "checkout_token", "total", "created_at")
     inlines = [OrderLineInline]
+    owner_fields = (
+        "number",
+        "status",
+        "full_name",
+        "email",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postcode",
+        "country",
+        "lines_total",
+        "created_at",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed by shop.services.order_place (checkout) only
 
+    def _lines_q(self, request):
+        """The lines this user may see, as a filter on the order's ``lines`` (None: all)."""
+        if sees_all_brands(request.user):
+            return None
+        return scope_q(request.user, self.brand_path)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_line_count=Count("lines"))
+        visible = self._lines_q(request)
+        amount = ExpressionWrapper(
+            F("lines__unit_price") * F("lines__quantity"),
+            output_field=DecimalField(max_digits=12, decimal_places=2),
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _line_count=Count("lines", filter=visible, distinct=True),
+                _lines_total=Sum(amount, filter=visible),
+            )
+            .order_by("-created_at", "pk")  # a grouped queryset drops the default ordering
+        )
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        if sees_all_brands(request.user):
+            return fields
+        return tuple("lines_total" if name == "total" else name for name in fields)
+
+    def get_fields(self, request, obj=None):
+        return super().get_fields(request, obj) if sees_all_brands(request.user) else self.owner_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if sees_all_brands(request.user):
+            return super().get_readonly_fields(request, obj)
+        return tuple(name for name in self.owner_fields if name != "status")
 
     @admin.display(description="Lines", ordering="_line_count")
     def line_count(self, obj: Order) -> int:
         return obj._line_count
+
+    @admin.display(description="Total of your lines", ordering="_lines_total")
+    def lines_total(self, obj: Order):
+        return getattr(obj, "_lines_total", None) or "0.00"

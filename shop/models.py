@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from brand_guides.uploads import AllowedImageField
 from brand_guides.validators import hex_color_validator
 
 
@@ -62,7 +63,9 @@ class Product(models.Model):
 
     # Mockup: a neutral product picture (RGBA, grey shading) and where the print area sits on it,
     # as fractions of the picture's size.
-    mockup_template = models.ImageField(upload_to="products/mockups/", blank=True)
+    mockup_template = AllowedImageField(
+        upload_to="products/mockups/", blank=True, help_text="PNG, JPEG or WebP."
+    )
     mockup_box_left = models.FloatField(default=0.3, validators=[MinValueValidator(0), MaxValueValidator(1)])
     mockup_box_top = models.FloatField(default=0.3, validators=[MinValueValidator(0), MaxValueValidator(1)])
     mockup_box_width = models.FloatField(

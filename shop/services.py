@@ -6,6 +6,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from personalization.review import order_refusal
 from personalization.services import line_design_create
 
 from .models import BaseColor, Cart, CartLine, Order, OrderLine, Product
@@ -28,6 +29,8 @@ def cart_add(*, cart: Cart, product: Product, base_color: str, quantity: int = 1
         raise ValidationError({"base_color": "Choose one of this product's colours."})
     if design is not None:
         request = design.request
+        if refusal := order_refusal(request):  # held for review, or refused after it
+            raise ValidationError({"design": refusal})
         if request.product_id != product.pk or request.status != request.Status.SUCCEEDED:
             raise ValidationError({"design": "That design was not made for this product."})
         if request.base_color_name.casefold() != color.name.casefold():
@@ -103,18 +106,34 @@ def order_place(
 ) -> Order:
     """Create the order in one transaction with frozen copies of prices and designs.
 
-    The same checkout_token twice returns the first order (a double submit creates one order)."""
+    A cart becomes at most one order, whatever the checkout tokens: the cart row is locked (select
+    for update) and its lines are read under the lock, so a second checkout of the same cart (another
+    browser tab, with its own token) waits for the first and then finds the cart emptied by it. It
+    gets that first order back (``order.checkout_token`` differs from its own token: the cart was
+    already ordered), never a second order. The same checkout_token twice returns the first order too
+    (a double submit)."""
     existing = Order.objects.filter(checkout_token=checkout_token).first()
     if existing is not None:
         return existing
-    lines = list(cart.lines.select_related("product", "base_color", "design__request"))
-    if not lines:
-        raise ValidationError("Your cart is empty.")
     try:
         with transaction.atomic():
+            locked = Cart.objects.select_for_update().filter(pk=cart.pk).first()
+            if locked is None:  # deleted meanwhile (e.g. merged into an account's cart at login)
+                raise ValidationError("Your cart is empty.")
+            # Under the lock: what a concurrent checkout of this cart committed is visible now.
+            existing = Order.objects.filter(checkout_token=checkout_token).first()
+            if existing is not None:
+                return existing
+            lines = list(locked.lines.select_related("product", "base_color", "design__request"))
+            if not lines:
+                already = _order_that_emptied(locked)
+                if already is not None:
+                    return already
+                raise ValidationError("Your cart is empty.")
             order = Order(
                 number=_order_number(),
                 checkout_token=checkout_token,
+                cart=locked,
                 user=user if user is not None and user.is_authenticated else None,
                 session_key=session_key,
                 full_name=full_name,
@@ -142,7 +161,7 @@ def order_place(
                 )
                 if line.design is not None:
                     line_design_create(order_line=order_line, image=line.design)
-            cart.lines.all().delete()
+            locked.lines.all().delete()
     except IntegrityError:
         # A concurrent submit of the same checkout won the race.
         existing = Order.objects.filter(checkout_token=checkout_token).first()
@@ -150,6 +169,16 @@ def order_place(
             raise
         return existing
     return order
+
+
+def _order_that_emptied(cart: Cart) -> Order | None:
+    """The order placed from this (now empty) cart, if nothing was added to the cart since: a second
+    checkout of the same cart lands on it. An emptied cart that was filled again and emptied by hand
+    has no such order ("Your cart is empty.")."""
+    last = cart.orders.order_by("-created_at", "-pk").first()
+    if last is not None and last.created_at >= cart.updated_at:
+        return last
+    return None
 
 
 class OrderLinesInvalid(ValidationError):
@@ -172,6 +201,8 @@ def _design_for_line(*, user, generation_id, image_index):
     generation = generations_for(user=user).filter(pk=generation_id).first()
     if generation is None:
         raise ValidationError({"generation": "No design with this id."})
+    if refusal := order_refusal(generation):
+        raise ValidationError({"generation": refusal})
     if generation.status != generation.Status.SUCCEEDED:
         raise ValidationError(
             {"generation": f"This design is {generation.get_status_display().lower()}, not ready."}

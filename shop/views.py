@@ -127,7 +127,11 @@ def checkout(request):
             except ValidationError as exc:
                 form.add_error(None, _error_text(exc))
             else:
-                messages.success(request, f"Thank you! Order {order.number} is placed.")
+                if order.checkout_token != form.cleaned_data["checkout_token"]:
+                    # Another tab (another token) checked this cart out first: one cart, one order.
+                    messages.info(request, f"This cart was already ordered as {order.number}.")
+                else:
+                    messages.success(request, f"Thank you! Order {order.number} is placed.")
                 return redirect(order)
     else:
         initial = {}

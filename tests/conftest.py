@@ -23,8 +23,14 @@ def pytest_collection_modifyitems(config, items):
 def _media_root(settings, tmp_path):
     """Each test writes media into its own folder (local storage); S3 runs keep their bucket."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    private = settings.STORAGES["personalization_private"]
+    if private["BACKEND"].endswith("FileSystemStorage"):  # customer files too (personalization.files)
+        options = {**private.get("OPTIONS", {}), "location": str(tmp_path / "private")}
+        settings.STORAGES = {**settings.STORAGES, "personalization_private": {**private, "OPTIONS": options}}
+        settings.SENDFILE_ROOT = str(tmp_path / "private")
     yield
     shutil.rmtree(tmp_path / "media", ignore_errors=True)
+    shutil.rmtree(tmp_path / "private", ignore_errors=True)
 
 
 @pytest.fixture

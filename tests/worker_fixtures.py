@@ -94,6 +94,7 @@ def _worker_process(django_db_setup, django_db_blocker, tiny_model_dir, tmp_path
         "PERSONALIZATION_SWEEP_INTERVAL": "0.5",
         "PERSONALIZATION_PROGRESS_INTERVAL": "0.2",
         "MEDIA_ROOT": str(media_root),
+        "PRIVATE_MEDIA_ROOT": str(base / "private"),
         "PYTHONUNBUFFERED": "1",
     }
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
@@ -124,4 +125,10 @@ def gpu_worker(_worker_process, transactional_db, tiny_model, settings):
     """The session's real worker, with this test's storage pointed where the worker writes."""
     assert _worker_process.proc.poll() is None, _worker_process.output()[-3000:]
     settings.MEDIA_ROOT = str(_worker_process.media_root)
+    private = settings.STORAGES["personalization_private"]
+    if private["BACKEND"].endswith("FileSystemStorage"):  # customer files: where the worker writes them
+        root = str(_worker_process.media_root.parent / "private")
+        options = {**private.get("OPTIONS", {}), "location": root}
+        settings.STORAGES = {**settings.STORAGES, "personalization_private": {**private, "OPTIONS": options}}
+        settings.SENDFILE_ROOT = root
     yield _worker_process

@@ -52,7 +52,7 @@ class ErrorSerializer(serializers.Serializer):
 class PolicyRejectionSerializer(serializers.Serializer):
     """422: the design request breaks the content policy; the rejected request is kept under ``id``."""
 
-    code = serializers.CharField(help_text="e.g. banned_term, trademark")
+    code = serializers.CharField(help_text="banned_term, trademark or protected_name")
     message = serializers.CharField()
     id = serializers.UUIDField()
 

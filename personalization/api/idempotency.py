@@ -44,19 +44,32 @@ def _file_digest(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
+def _media_type(request) -> str:
+    """The body's media type without its parameters: every client draws a new multipart boundary
+    for each request (and may add or drop ``charset``), so neither can tell two requests apart."""
+    return (request.content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _field(key: str, value) -> tuple[str, str, str]:
+    if isinstance(value, UploadedFile):
+        return (key, "file", _file_digest(value))
+    return (key, "text", str(value))
+
+
 def request_fingerprint(request) -> str:
-    """A hash of the parsed body: key order, JSON spacing and multipart boundaries do not count."""
+    """A hash of the request as the view sees it: the media type and the parsed body.
+
+    Form and multipart bodies count as their fields, sorted (their order does not matter), each text
+    field by its value and each uploaded file by the SHA-256 of its content (not its file name): a
+    retry with a new boundary is the same request, another file or another value is not. JSON counts
+    as its parsed value with sorted keys (spacing and key order do not matter)."""
     data = request.data
-    if hasattr(data, "lists"):  # form or multipart: every value, files by content
-        items = sorted(
-            (key, _file_digest(value) if isinstance(value, UploadedFile) else str(value))
-            for key, values in data.lists()
-            for value in values
-        )
+    if hasattr(data, "lists"):  # form or multipart
+        items = sorted(_field(key, value) for key, values in data.lists() for value in values)
         canonical = json.dumps(items)
     else:
         canonical = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(f"{request.content_type}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{_media_type(request)}\n{canonical}".encode()).hexdigest()
 
 
 def _stored(*, user, scope: str, key: str) -> IdempotencyKey | None:

@@ -15,6 +15,7 @@ from brand_guides.models import MaterialPreset, StylePreset
 from personalization import selectors
 from personalization.conf import conf
 from personalization.models import GenerationImage, GenerationRequest
+from personalization.review import images_visible
 from personalization.services import MAX_SEED
 
 
@@ -186,10 +187,17 @@ class GenerationSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True, help_text="0 to 1.")
     queue_position = serializers.SerializerMethodField()
     eta_seconds = serializers.SerializerMethodField()
-    images = GenerationImageSerializer(many=True, read_only=True)
+    images = serializers.SerializerMethodField()
     timings = TimingsSerializer(source="*", read_only=True)
     error = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
+    review_state = serializers.ChoiceField(
+        choices=GenerationRequest.ReviewState.choices,
+        read_only=True,
+        help_text='"" when not held; "pending_review" while a person at the shop checks the design '
+        '(no images, no preview, cannot be ordered); "approved" or "rejected" afterwards.',
+    )
+    review_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = GenerationRequest
@@ -217,6 +225,8 @@ class GenerationSerializer(serializers.ModelSerializer):
             "size",
             "images",
             "preview_url",
+            "review_state",
+            "review_reason",
             "timings",
             "error",
             "rating",
@@ -240,6 +250,22 @@ class GenerationSerializer(serializers.ModelSerializer):
             return None
         return {"code": obj.error_code, "message": obj.error_message}
 
+    @extend_schema_field(GenerationImageSerializer(many=True))
+    def get_images(self, obj: GenerationRequest):
+        """The variations; empty while the design is held for review or after review rejected it."""
+        if not images_visible(obj):
+            return []
+        return GenerationImageSerializer(obj.images.all(), many=True, context=self.context).data
+
     def get_preview_url(self, obj: GenerationRequest) -> str | None:
-        """A small in-progress preview while running; the first image's preview when done."""
+        """A small in-progress preview while running; the first image's preview when done; null
+        while the design is held for review or after review rejected it."""
+        if not images_visible(obj):
+            return None
         return absolute_url(self.context.get("request"), obj.preview)
+
+    def get_review_reason(self, obj: GenerationRequest) -> str | None:
+        """Why the shop refused the design after review; null unless ``review_state`` is rejected."""
+        if obj.review_state != GenerationRequest.ReviewState.REJECTED:
+            return None
+        return obj.review_reason

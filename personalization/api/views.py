@@ -20,6 +20,7 @@ from personalization.services import (
     generation_request_create,
     generation_request_rate,
 )
+from personalization.visitors import client_ip
 
 from .errors import (
     Conflict,
@@ -174,7 +175,9 @@ class GenerationViewSet(
         serializer = GenerationCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         try:
-            generation = generation_request_create(customer=request.user, **serializer.validated_data)
+            generation = generation_request_create(
+                customer=request.user, client_ip=client_ip(request), **serializer.validated_data
+            )
         except DjangoValidationError as exc:
             raise validation_error(exc) from exc
         except QuotaExceeded as exc:

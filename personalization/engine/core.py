@@ -12,7 +12,6 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,13 +19,8 @@ from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
 from personalization.engine.loading import attention_backend, load_pipeline, resolve_device, resolve_dtype
-from personalization.engine.options import (
-    COMPILE_MODE,
-    check_attention,
-    check_compile_mode,
-    check_dtype,
-    check_size,
-)
+from personalization.engine.options import COMPILE_MODE, check_attention, check_compile_mode, check_dtype
+from personalization.engine.rules import Job, check_batch  # Job lives with its rules (no torch)
 
 logger = logging.getLogger(__name__)
 
@@ -53,53 +47,10 @@ class GenerationCancelled(Exception):
     """Raise it from `on_step` to stop a run at that step; `generate` lets it propagate."""
 
 
-@dataclass
-class Job:
-    """One prompt, one image per seed. A reference image makes it an img2img job."""
-
-    prompt: str
-    negative_prompt: str = ""
-    seeds: list[int] = field(default_factory=lambda: [0])
-    steps: int = 25
-    guidance_scale: float = 7.5
-    width: int = 768
-    height: int = 768
-    reference_image: Image.Image | None = None
-    strength: float = 0.75  # img2img only: how far from the reference image to go
-    lora_path: str | None = None
-    lora_scale: float = 1.0
-
-
 def validate_jobs(jobs: list[Job]) -> None:
-    """Raise a short ValueError for anything the pipeline would reject (or run on uselessly)."""
-    if not jobs:
-        raise ValueError("no jobs")
-    for job in jobs:
-        if not isinstance(job.prompt, str) or not isinstance(job.negative_prompt, str):
-            raise ValueError("prompt and negative_prompt must be strings")
-        if not job.seeds:
-            raise ValueError("seeds must not be empty")
-        if not all(isinstance(seed, int) and 0 <= seed < 2**64 for seed in job.seeds):
-            raise ValueError("seeds must be integers in [0, 2**64)")
-        check_size(job.width, job.height)
-        if not 1 <= job.steps <= 150:
-            raise ValueError("steps must be between 1 and 150")
-        if not 0 <= job.guidance_scale <= 30:
-            raise ValueError("guidance_scale must be between 0 and 30")
-        if not 0 < job.strength <= 1:
-            raise ValueError("strength must be in (0, 1]")
-        if job.reference_image is not None and int(job.steps * job.strength) < 1:
-            raise ValueError("steps * strength must be at least 1")
-        if job.lora_path is not None and not Path(job.lora_path).is_file():
-            raise ValueError(f"LoRA file not found: {job.lora_path}")
-    if len(jobs) > 1:
-        first = jobs[0]
-        shared = ("width", "height", "steps", "guidance_scale", "lora_path", "lora_scale")
-        for job in jobs[1:]:
-            if any(getattr(job, name) != getattr(first, name) for name in shared):
-                raise ValueError(f"batched jobs must share {', '.join(shared)}")
-        if any(job.reference_image is not None for job in jobs):
-            raise ValueError("jobs with a reference image cannot be batched")
+    """Raise a short ValueError (rules.RuleBroken) for anything the pipeline would reject (or run on
+    uselessly). The rules live in rules.py, without torch: the submit service checks the same ones."""
+    check_batch(jobs)
 
 
 def decode_latents(pipe: StableDiffusionPipeline, latents: torch.Tensor) -> list[Image.Image]:

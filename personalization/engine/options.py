@@ -32,7 +32,14 @@ def check_attention(name: str) -> str:
     return name
 
 
-def check_size(width: int, height: int) -> None:
+SIZE_MESSAGE = "width and height must be multiples of 8 between 64 and 2048"
+
+
+def size_ok(width: int, height: int) -> bool:
     """What the UNet and VAE can take: multiples of 8 (the latent scale), 64 to 2048 px a side."""
-    if width % 8 or height % 8 or not (min(width, height) >= 64 and max(width, height) <= 2048):
-        raise ValueError("width and height must be multiples of 8 between 64 and 2048")
+    return not (width % 8 or height % 8) and min(width, height) >= 64 and max(width, height) <= 2048
+
+
+def check_size(width: int, height: int) -> None:
+    if not size_ok(width, height):
+        raise ValueError(SIZE_MESSAGE)

@@ -27,3 +27,25 @@ def percent(fraction) -> int:
         return max(0, min(100, round(float(fraction) * 100)))
     except (TypeError, ValueError):
         return 0
+
+
+@register.filter
+def wait_words(seconds) -> str:
+    """A Retry-After in words, rounded up: 42 -> "42 seconds", 61 -> "2 minutes", 3601 -> "2 hours"."""
+    seconds = max(1, int(seconds or 0))
+    if seconds < 60:
+        count, unit = seconds, "second"
+    elif seconds < 3600:
+        count, unit = -(-seconds // 60), "minute"
+    else:
+        count, unit = -(-seconds // 3600), "hour"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+@register.filter
+def with_step(url: str, step) -> str:
+    """The live preview's URL, changed at every step so the browser fetches the new picture. A signed
+    URL (S3) is left alone: its signature covers the query, and each signing changes it anyway."""
+    if not url or "?" in url:
+        return url
+    return f"{url}?step={step}"

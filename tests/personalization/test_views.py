@@ -305,7 +305,7 @@ def test_running_fragment_shows_progress_and_preview(me, product):
         'aria-valuenow="10"' in html and 'aria-valuemin="0"' in html and f'aria-valuemax="{g.steps}"' in html
     )
     assert f"Step 10 of {g.steps}" in html
-    assert g.preview.url in html
+    assert g.preview.name in html  # the storage key: a signed S3 URL differs per signing
 
 
 def test_finished_fragment_stops_polling_with_286(me, product):
@@ -317,7 +317,7 @@ def test_finished_fragment_stops_polling_with_286(me, product):
     assert f'aria-valuenow="{g.steps}"' in html
     images = list(g.images.all())
     for image in images:
-        assert image.image.url in html and image.mockup.url in html and f"<code>{image.seed}</code>" in html
+        assert image.image.name in html and image.mockup.name in html and f"<code>{image.seed}</code>" in html
     assert "82/100" in html and "Flagged" in html and "2 s" in html
     assert "<details" in html and g.optimized_prompt in html and g.negative_prompt in html
     assert 'action="/cart/add/"' in html and f'name="design" value="{images[0].pk}"' in html
@@ -442,7 +442,7 @@ def test_gallery_shows_only_ones_own_newest_first(me, stranger, product, django_
         html = me.get(reverse("personalization:gallery")).content.decode()
     assert html.index(f"gallery-{newer.pk}") < html.index(f"gallery-{older.pk}")
     assert f"gallery-{theirs.pk}" not in html
-    assert older.images.get().mockup.url in html
+    assert older.images.get().mockup.name in html
     assert f"gallery-{theirs.pk}" in stranger.get(reverse("personalization:gallery")).content.decode()
 
 

@@ -42,9 +42,23 @@ class Command(BaseCommand):
         parser.add_argument("--variations", type=int, default=1)
         parser.add_argument("--seed", type=int, default=1000, help="Line i uses seed + i (reproducible).")
         parser.add_argument("--session", default="demo-requests", help="Owner key of the submitted rows.")
+        parser.add_argument(
+            "--client-ip",
+            default="",
+            help="Submit as from this client address (its anonymous per-address daily quota applies).",
+        )
 
     def handle(
-        self, *args, path: Path, limit: int, steps, variations: int, seed: int, session: str, **options
+        self,
+        *args,
+        path: Path,
+        limit: int,
+        steps,
+        variations: int,
+        seed: int,
+        session: str,
+        client_ip: str,
+        **options,
     ):
         if not path.exists():
             raise CommandError(f"{path} does not exist")
@@ -87,6 +101,7 @@ class Command(BaseCommand):
                     variations=variations,
                     seed=seed + i,
                     session_key=session,
+                    client_ip=client_ip or None,
                 )
             except ValidationError as exc:
                 self.stderr.write(f"line {i + 1}: refused: {exc.message_dict}")

@@ -4,6 +4,9 @@ loaded inside that process, no recycling) plus the lease sweeper, supervised tog
     python manage.py run_gpu_worker                # one GPU (or the CPU)
     python manage.py run_gpu_worker --gpus 0,1     # one cluster per GPU, pinned by CUDA_VISIBLE_DEVICES
 
+It first checks the engine settings and loads the output safety check (personalization.safety) once:
+if the detectors cannot load it refuses to start, unless PERSONALIZATION_SAFETY_CHECK=false.
+
 Equivalent by hand: `Q_CLUSTER_NAME=gpu python manage.py qcluster` and
 `python manage.py sweep_generations --loop 10`.
 """
@@ -20,7 +23,7 @@ from django.db import close_old_connections
 
 from personalization.conf import conf
 from personalization.lifecycle import sweep_expired_leases
-from personalization.worker import check_settings
+from personalization.worker import check_safety, check_settings
 
 
 class Command(BaseCommand):
@@ -36,6 +39,7 @@ class Command(BaseCommand):
         interval = sweep_interval if sweep_interval is not None else float(conf.SWEEP_INTERVAL_SECONDS)
         try:
             check_settings()  # a bad engine setting stops here, not in every task of every worker
+            check_safety()  # fail closed: no worker without the output safety check (unless turned off)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         children = []
@@ -47,6 +51,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"GPU worker: {len(children)} cluster(s) '{conf.GPU_CLUSTER}', model {conf.MODEL}"
             + (" (DEMO MODEL: random weights, pictures are noise)" if conf.DEMO_MODEL else "")
+            + ("" if conf.SAFETY_CHECK else " (OUTPUT SAFETY CHECK OFF)")
         )
         stopping = False
 

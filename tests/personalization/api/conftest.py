@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from personalization.models import GenerationImage, GenerationRequest
 from tests.factories import make_brand, make_material, make_product, make_style, make_user
+from tests.personalization.limits_clock import start_at_window_edge
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +24,10 @@ def _api_settings(settings):
 
 
 @pytest.fixture
-def throttle_rates(settings):
-    """Set some throttle rates for one test (a copy of REST_FRAMEWORK, so nothing leaks)."""
+def throttle_rates(settings, monkeypatch):
+    """Set some throttle rates for one test (a copy of REST_FRAMEWORK, so nothing leaks). The limits'
+    clock starts at the edge of every window, so the test's requests never straddle two."""
+    start_at_window_edge(monkeypatch)
 
     def apply(num_proxies=None, **rates):
         rest = dict(settings.REST_FRAMEWORK)
