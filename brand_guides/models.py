@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -166,7 +166,13 @@ class ProtectedName(models.Model):
         REVIEW = "review", "Hold for review"
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="protected_names")
-    name = models.CharField(max_length=120, validators=[validate_keyword_text])
+    name = models.CharField(
+        max_length=120,
+        validators=[
+            validate_keyword_text,
+            MinLengthValidator(3, "A protected name needs 3 letters or more."),
+        ],
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERSON)
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.REJECT)
 

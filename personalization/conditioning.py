@@ -5,6 +5,8 @@ from functools import lru_cache
 
 from PIL import Image
 
+from brand_guides.uploads import ALLOWED_FORMATS
+
 from .conf import conf
 from .specs import (
     BrandSpec,
@@ -79,7 +81,7 @@ def logo_spec(brand) -> LogoSpec | None:
     if not brand.logo:
         return None
     with brand.logo.open("rb") as fh:
-        image = Image.open(fh)
+        image = Image.open(fh, formats=ALLOWED_FORMATS)  # no other Pillow plugin on a stored upload
         image.load()
     return LogoSpec(
         image=image.convert("RGBA"),

@@ -339,20 +339,24 @@ def check_text(
     )
 
 
-def check_for_brand(*, brand, texts: Mapping[str, str]) -> list[Violation]:
-    """``check_texts`` with the lists that apply to one brand's products: the global banned terms
-    and trademarks (settings, else the built-in lists) plus the brand's banned terms, its trademark
-    allow-list and its protected names. Use it for every customer text: the description and any
-    text layer or text read in a picture."""
+def brand_lists(brand) -> dict:
+    """The lists that apply to one brand's products: the global banned terms and trademarks
+    (settings, else the built-in lists) plus the brand's banned terms, its trademark allow-list and
+    its protected names. Keyword arguments for ``check_texts``."""
     from .conf import conf
 
-    return check_texts(
-        texts,
-        banned_terms=[*(conf.BANNED_TERMS or DEFAULT_BANNED_TERMS), *brand.banned_term_list],
-        trademarks=conf.TRADEMARKS or DEFAULT_TRADEMARKS,
-        allowlist=brand.trademark_allowlist_list,
-        protected_names=list(brand.protected_names.all()),
-    )
+    return {
+        "banned_terms": [*(conf.BANNED_TERMS or DEFAULT_BANNED_TERMS), *brand.banned_term_list],
+        "trademarks": list(conf.TRADEMARKS or DEFAULT_TRADEMARKS),
+        "allowlist": brand.trademark_allowlist_list,
+        "protected_names": list(brand.protected_names.all()),
+    }
+
+
+def check_for_brand(*, brand, texts: Mapping[str, str]) -> list[Violation]:
+    """``check_texts`` with ``brand_lists(brand)``. Use it for every customer text: the description
+    and any text layer; the worker applies the same lists to text read in a picture."""
+    return check_texts(texts, **brand_lists(brand))
 
 
 # Control (Cc) characters other than tab/newline/carriage return, and bidirectional overrides that
@@ -364,6 +368,8 @@ def validate_description(text: str, *, max_length: int = 500) -> str:
     """The description as stored and sent to the model: invisible characters (zero-width spaces and
     joiners, the byte-order mark, soft hyphens, direction marks...) removed and whitespace
     normalised; or ``PolicyError`` telling the customer what to fix."""
+    if not isinstance(text, str):
+        raise PolicyError("empty_description", "Please describe the design you would like in words.")
     if _CONTROL.search(text):
         raise PolicyError(
             "control_characters",

@@ -6,6 +6,8 @@ import io
 
 from PIL import Image, ImageFilter
 
+from brand_guides.uploads import ALLOWED_FORMATS
+
 from . import mockups, quality
 from .conditioning import logo_spec, palette_specs, print_area_spec
 from .engine.metadata import png_bytes
@@ -47,7 +49,7 @@ def harmonized(image: Image.Image, req: GenerationRequest) -> Image.Image:
 def _template(product) -> tuple[Image.Image, tuple[float, float, float, float]]:
     if product.mockup_template:
         with product.mockup_template.open("rb") as fh:
-            template = Image.open(fh)
+            template = Image.open(fh, formats=ALLOWED_FORMATS)  # no other Pillow plugin
             template.load()
         return template.convert("RGBA"), product.mockup_box
     return mockups.draw_template(product.product_type, product.category.slug)

@@ -59,12 +59,25 @@ def generation_hold_for_review(*, request_id, reason: str) -> bool:
 
 
 def generation_review_approve(*, generation: GenerationRequest) -> GenerationRequest:
+    """The customer sees the images; the blurred live preview becomes a sharp thumbnail of them."""
+    from .conf import conf
+    from .postprocess import store_checked_preview
+
     updated = GenerationRequest.objects.filter(pk=generation.pk, review_state=ReviewState.PENDING).update(
         review_state=ReviewState.APPROVED
     )
     generation.refresh_from_db()
     if not updated:
         raise ReviewNotPending("This design is not waiting for review.")
+    first = generation.images.order_by("index").first()
+    if first is not None and generation.status == Status.SUCCEEDED:
+        from PIL import Image
+
+        with first.image.open("rb") as fh:
+            picture = Image.open(fh, formats=["PNG"])
+            picture.load()
+        store_checked_preview(generation, picture, size=conf.PREVIEW_SIZE)
+        generation.refresh_from_db()
     return generation
 
 

@@ -75,11 +75,7 @@ def nudity_findings(detections: Iterable[dict], *, labels: Iterable[str], thresh
 
 def brand_terms(brand) -> dict:
     """The policy lists for a brand's requests: the same ones the submit path applies."""
-    return {
-        "banned_terms": [*(conf.BANNED_TERMS or policy.DEFAULT_BANNED_TERMS), *brand.banned_term_list],
-        "trademarks": list(conf.TRADEMARKS or policy.DEFAULT_TRADEMARKS),
-        "allowlist": brand.trademark_allowlist_list,
-    }
+    return policy.brand_lists(brand)
 
 
 def text_violations(lines: Iterable[dict], *, min_score: float, terms: dict) -> list[policy.Violation]:
@@ -88,12 +84,12 @@ def text_violations(lines: Iterable[dict], *, min_score: float, terms: dict) -> 
     text = " ".join(line["text"] for line in lines if line["score"] >= min_score)
     if not text.strip():
         return []
-    return policy.check_text(description=text, **terms)
+    return policy.check_texts({"text in the picture": text}, **terms)
 
 
 def describe(violations: Iterable[policy.Violation]) -> str:
     """“Nike” (a trademark), “nude” (a banned term)"""
-    kinds = {"trademark": "a trademark", "banned_term": "a banned term"}
+    kinds = {"trademark": "a trademark", "banned_term": "a banned term", "protected_name": "a protected name"}
     return ", ".join(f"“{v.term}” ({kinds.get(v.code, v.code)})" for v in violations)
 
 

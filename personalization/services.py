@@ -460,6 +460,9 @@ def _answer_from_cache(req: GenerationRequest) -> bool:
     )
     if source is None or source.images.count() != req.variations:
         return False
+    if conf.SAFETY_CHECK and not all(img.safety.get("checked") for img in source.images.all()):
+        return False  # made while the output check was off: generate afresh, checked
+
     now = timezone.now()
     GenerationImage.objects.bulk_create(
         [
@@ -475,6 +478,7 @@ def _answer_from_cache(req: GenerationRequest) -> bool:
                 quality_flags=img.quality_flags,
                 reseeded_from=img.reseeded_from,
                 flagged=img.flagged,
+                safety=img.safety,
                 generation_seconds=0.0,
             )
             for img in source.images.all()

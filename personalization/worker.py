@@ -434,7 +434,11 @@ def finish_request(
     violations = {(v.code, v.term): v for item in kept if item.verdict for v in item.verdict.violations}
     if violations:
         found = safety.describe(violations.values())
-        if req.brand.text_in_design_outcome == "reject":
+        # The brand's setting for text in a design; a protected name keeps its own "reject".
+        refused = req.brand.text_in_design_outcome == "reject" or any(
+            v.code == "protected_name" and v.outcome == "reject" for v in violations.values()
+        )
+        if refused:
             logger.warning("request %s: text in the picture (%s): rejected, nothing stored", req.pk, found)
             postprocess.discard_outputs(req)
             lifecycle.generation_reject(

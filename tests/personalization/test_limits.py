@@ -282,7 +282,7 @@ def test_an_answer_from_the_cache_is_charged(settings, product):
     quota(settings, 5)
     first = submit(product, session_key="v", client_ip=ADDRESS, seed=7)
     GenerationRequest.objects.filter(pk=first.pk).update(status=Status.SUCCEEDED)
-    image = GenerationImage(request=first, index=0, seed=7, width=64, height=64)
+    image = GenerationImage(request=first, index=0, seed=7, width=64, height=64, safety={"checked": True})
     image.image.save("design.png", ContentFile(png()), save=False)
     image.mockup.save("mockup.png", ContentFile(png()), save=False)
     image.save()

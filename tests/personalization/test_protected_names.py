@@ -114,7 +114,7 @@ def test_a_held_design_is_never_answered_from_a_held_identical_design(product):
     GenerationRequest.objects.filter(pk=first.pk).update(
         status=Status.SUCCEEDED, started_at=timezone.now(), finished_at=timezone.now()
     )
-    image = GenerationImage(request=first, index=0, seed=7, width=64, height=64)
+    image = GenerationImage(request=first, index=0, seed=7, width=64, height=64, safety={"checked": True})
     image.image.save("design.png", ContentFile(png()), save=False)
     image.save()
     generation_hold_for_review(request_id=first.pk, reason="text read in the picture")
@@ -208,3 +208,13 @@ def test_studio_stores_without_invisible_characters(me, product):
 
 def test_a_name_hidden_with_zero_width_characters_is_found(product):
     assert submit(product, "Tay\u200blor\u2060 Sw\ufeffift").error_code == "protected_name"
+
+
+def test_a_protected_name_shorter_than_three_letters_is_refused(product):
+    from django.core.exceptions import ValidationError
+
+    from brand_guides.models import ProtectedName
+
+    with pytest.raises(ValidationError) as caught:
+        ProtectedName(brand=product.brand, name="Al", kind="person").full_clean()
+    assert "3 letters" in str(caught.value.message_dict["name"])

@@ -77,6 +77,20 @@ def test_out_of_memory_fails_with_gpu_oom_and_the_next_request_succeeds(product,
     assert second.status == Status.SUCCEEDED and second.images.count() == 1
 
 
+def test_a_design_made_with_the_check_off_never_answers_from_the_cache(product, engine, settings):
+    first = submit(product, seed=5)
+    worker.run(first.pk)
+    first.refresh_from_db()
+    assert first.status == Status.SUCCEEDED and first.images.get().safety["checked"] is True
+    first.images.update(safety={"checked": False})  # as if made while SAFETY_CHECK was off
+    again = submit(product, seed=5)
+    assert again.status == Status.QUEUED and again.cache_source is None
+    first.images.update(safety={"checked": True})
+    third = submit(product, seed=5)
+    assert third.status == Status.SUCCEEDED and third.cache_source_id == first.pk
+    assert third.images.get().safety == {"checked": True}  # what was found travels with the images
+
+
 def test_cache_hit_runs_no_pipeline(product, engine, monkeypatch, django_capture_on_commit_callbacks):
     first = submit(product, seed=3, variations=2)
     worker.run(first.pk)

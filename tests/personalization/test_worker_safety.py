@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from personalization import lifecycle, postprocess, safety, worker
+from personalization.conf import conf
 from personalization.models import GenerationImage, GenerationRequest
 from personalization.review import images_visible_q
 from personalization.services import QuotaExceeded, generation_request_create
@@ -229,6 +230,14 @@ def test_a_picture_that_spells_another_companys_mark_is_held_for_review(product,
     ]
     assert second.safety["text_violations"] == [{"code": "trademark", "term": "Nike"}]
     assert not req.preview  # no sharp preview of a held design
+    from personalization.review import generation_review_approve
+
+    req = generation_review_approve(generation=req)
+    assert req.preview  # approved: a sharp thumbnail of the first variation
+    with req.preview.open("rb") as fh:
+        thumb = Image.open(fh)
+        thumb.load()
+    assert max(thumb.size) == conf.PREVIEW_SIZE
 
 
 def test_the_brand_can_reject_text_in_a_design_outright(product, engine, checker):
@@ -250,6 +259,18 @@ def test_the_brands_own_mark_in_the_picture_passes(engine, checker):
     assert req.status == Status.SUCCEEDED and req.review_state == ""
     assert req.images.get().safety["text"][0]["text"] == "NIKE"
     assert req.preview  # checked and visible: the sharp thumbnail
+
+
+def test_a_protected_name_read_in_the_picture_follows_its_own_outcome(product, engine, checker):
+    from brand_guides.models import ProtectedName
+
+    brand = product.brand  # its text setting is "review"; this name says "reject"
+    ProtectedName.objects.create(brand=brand, name="Zorblax", kind="character", outcome="reject")
+    req = claimed(product, seed=7)
+    assert finish(req, [lettering("ZORBLAX")], engine, checker) == "text_in_design"
+    req = reload(req)
+    assert req.status == Status.REJECTED and "“Zorblax” (a protected name)" in req.error_message
+    assert not req.images.exists() and stored_files(req) == []
 
 
 # --- fail closed inside a worker process --------------------------------------------------------
