@@ -21,7 +21,7 @@ import mimetypes
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
@@ -96,8 +96,8 @@ class PrivateFiles:
     def references(self, name: str):
         model = apps.get_model(self.model)
         named = Q()
-        for field in self.fields:
-            named |= Q(**{field: name})
+        for field_name in self.fields:
+            named |= Q(**{field_name: name})
         return model._default_manager.filter(named)
 
 
@@ -136,6 +136,51 @@ register(
 )
 
 
+@dataclass
+class MoveReport:
+    moved: int = 0  # files copied into the private storage (and removed from public media)
+    rows: int = 0  # rows now naming their private copy
+    missing: list[str] = field(default_factory=list)  # names found in neither storage
+
+
+def customer_files_move_to_private(*, dry_run: bool = False) -> MoveReport:
+    """Move customer files that older versions wrote to the public media storage (at guessable
+    paths such as orders/designs/1/print.png) into the private storage under unguessable keys,
+    and delete the public copies. Idempotent: a file already in the private storage is left alone."""
+    from django.core.files.storage import default_storage
+
+    from .storage import store_bytes
+
+    report = MoveReport()
+    renamed: dict[str, str] = {}  # old public name -> new private name (cached rows share files)
+    for entry in REGISTRY:
+        model = apps.get_model(entry.model)
+        for field_name in entry.fields:
+            model_field = model._meta.get_field(field_name)
+            rows = model._default_manager.exclude(**{field_name: ""}).order_by("pk")
+            for row in rows.iterator():
+                old = getattr(row, field_name).name
+                if old not in renamed:
+                    if private_storage.exists(old):
+                        continue
+                    if not default_storage.exists(old):
+                        report.missing.append(old)
+                        continue
+                    new = model_field.generate_filename(row, posixpath.basename(old))
+                    if not dry_run:
+                        with default_storage.open(old, "rb") as fh:
+                            new = store_bytes(new, fh.read())
+                    renamed[old] = new
+                    report.moved += 1
+                if not dry_run:
+                    model._default_manager.filter(pk=row.pk).update(**{field_name: renamed[old]})
+                report.rows += 1
+    if not dry_run:
+        for old in renamed:
+            default_storage.delete(old)
+    return report
+
+
 def is_safe_name(name: str) -> bool:
     return (
         0 < len(name) <= MAX_NAME_LENGTH
@@ -158,7 +203,7 @@ def _local_path(name: str) -> Path | None:
     except NotImplementedError:
         return None
     root = Path(settings.SENDFILE_ROOT).resolve()
-    if not Path(private_storage.location).resolve().is_relative_to(root):
+    if not Path(getattr(private_storage, "location", path.parent)).resolve().is_relative_to(root):
         raise ImproperlyConfigured("SENDFILE_ROOT must contain the private storage's location.")
     return path
 

@@ -8,6 +8,7 @@ after the same check, and the tests follow it to the real S3 server. What only l
 the S3 side (signatures, expiry, the public bucket)."""
 
 import html
+import io
 import re
 import urllib.request
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -113,7 +115,9 @@ def make_owned(product, *, customer=None, session_key: str = "") -> Owned:
     generation.reference_image.save("reference.png", ContentFile(_png()), save=False)
     generation.preview.save("preview.png", ContentFile(_png()), save=False)
     generation.save()
-    image = GenerationImage(request=generation, index=0, seed=7, width=48, height=48)
+    image = GenerationImage(
+        request=generation, index=0, seed=7, width=48, height=48, safety={"checked": True, "unsafe": []}
+    )
     image.image.save("design.png", ContentFile(_png()), save=False)
     image.mockup.save("mockup.png", ContentFile(_png()), save=False)
     image.save()
@@ -620,3 +624,45 @@ def test_the_api_images_urls_work_for_the_owner(world):
         status, body = load(client, url)
         assert status == 200, url
         assert body.startswith(b"\x89PNG"), url
+
+
+# --- files older versions left in public media ------------------------------------------------------
+
+
+def test_customer_files_left_in_public_media_by_older_versions_are_moved(world):
+    design, image = world.logged_in.design, world.logged_in.image
+    legacy_print = f"orders/designs/{design.order_line_id}/print.png"  # the guessable paths of old
+    legacy_design = f"personalization/{image.request_id}/0/design.png"
+    for name in (legacy_print, legacy_design):
+        assert default_storage.save(name, ContentFile(png(color=(5, 6, 7)))) == name
+    LineDesign.objects.filter(pk=design.pk).update(print_file=legacy_print)
+    GenerationImage.objects.filter(pk=image.pk).update(image=legacy_design)
+    shared = GenerationImage.objects.create(  # a cached answer sharing the old file
+        request=world.anonymous.generation, index=1, seed=8, width=48, height=48, image=legacy_design
+    )
+    LineDesign.objects.filter(pk=world.anonymous.design.pk).update(
+        reference_image="orders/designs/9/gone.png"
+    )
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("move_customer_files", "--dry-run", stdout=out, stderr=err)
+    assert "would move 2 file(s) for 3 row(s)" in out.getvalue()
+    assert LineDesign.objects.get(pk=design.pk).print_file.name == legacy_print
+
+    out = io.StringIO()
+    call_command("move_customer_files", stdout=out, stderr=err)
+    assert "moved 2 file(s) for 3 row(s)" in out.getvalue()
+    assert "orders/designs/9/gone.png" in err.getvalue()
+    design.refresh_from_db()
+    image.refresh_from_db()
+    shared.refresh_from_db()
+    assert design.print_file.name == f"{line_prefix(design.order_line_id)}/print.png"
+    assert image.image.name == shared.image.name == f"{request_prefix(image.request_id)}/0/design.png"
+    assert private_bytes(design.print_file) == private_bytes(image.image) == png(color=(5, 6, 7))
+    assert not default_storage.exists(legacy_print) and not default_storage.exists(legacy_design)
+    assert served(fetch(as_user(world.owner), design.print_file))
+    assert fetch(Client(), design.print_file).status_code == 404
+
+    out = io.StringIO()
+    call_command("move_customer_files", stdout=out, stderr=io.StringIO())
+    assert "moved 0 file(s) for 0 row(s)" in out.getvalue()
