@@ -63,7 +63,24 @@ def scoped_choices(site, request, model, queryset: QuerySet) -> QuerySet:
         model_admin = site.get_model_admin(model)
         if isinstance(model_admin, BrandScopedAdminMixin):
             return model_admin.choice_queryset(request, queryset)
+    path = _brand_path_of(model)  # a model without an admin of its own (a generation's image)
+    if path is not None:
+        return queryset.filter(brand_scope_q(request.user, path))
     return queryset
+
+
+def _brand_path_of(model, candidates=("brand", "product__brand", "request__brand")) -> str | None:
+    """The first lookup path from ``model`` to a Brand, or None when it belongs to no brand."""
+    for path in candidates:
+        current = model
+        try:
+            for part in path.split("__"):
+                current = current._meta.get_field(part).related_model
+        except (FieldDoesNotExist, AttributeError):  # no such field, or not a relation
+            continue
+        if current is Brand:
+            return path
+    return None
 
 
 class ScopedChoicesMixin:

@@ -365,7 +365,8 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         if skipped:
             self.message_user(
                 request,
-                f"{skipped} request(s) were not held for review and were left as they are.",
+                f"{skipped} request(s) were not finished designs held for review and were left as "
+                "they are (a held design can be approved once it has finished).",
                 messages.WARNING,
             )
 

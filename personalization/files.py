@@ -57,7 +57,22 @@ class Reader:
     @classmethod
     def from_request(cls, request) -> "Reader":
         # Reads the key without creating one: fetching a file never starts a session.
-        return cls(user=request.user, visitor_key=request.session.get(SESSION_KEY, "") or "")
+        user = request.user
+        if not getattr(user, "is_authenticated", False) and "HTTP_AUTHORIZATION" in request.META:
+            user = _token_user(request) or user  # an API client follows the URLs the API gave it
+        return cls(user=user, visitor_key=request.session.get(SESSION_KEY, "") or "")
+
+
+def _token_user(request):
+    """The account of a valid ``Authorization: Token <key>`` header (None for a bad or other one)."""
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
+
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
 
 
 def owner_q(

@@ -77,7 +77,7 @@ class GenerationRequest(models.Model):
     )
     description = models.TextField()
     reference_image = models.ImageField(
-        upload_to=reference_upload_to, storage=get_private_storage, max_length=255, blank=True
+        upload_to=reference_upload_to, storage=get_private_storage, max_length=255, db_index=True, blank=True
     )
     reference_sha256 = models.CharField(max_length=64, blank=True)
     strength = models.FloatField(default=0.6, validators=[MinValueValidator(0.05), MaxValueValidator(1)])
@@ -101,7 +101,7 @@ class GenerationRequest(models.Model):
     progress_step = models.PositiveSmallIntegerField(default=0)
     progress_total = models.PositiveSmallIntegerField(default=0)
     preview = models.ImageField(
-        upload_to=preview_upload_to, storage=get_private_storage, max_length=255, blank=True
+        upload_to=preview_upload_to, storage=get_private_storage, max_length=255, db_index=True, blank=True
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -192,9 +192,11 @@ class GenerationImage(models.Model):
     request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
     seed = models.BigIntegerField()
-    image = models.ImageField(upload_to=image_upload_to, storage=get_private_storage, max_length=255)
+    image = models.ImageField(
+        upload_to=image_upload_to, storage=get_private_storage, max_length=255, db_index=True
+    )
     mockup = models.ImageField(
-        upload_to=image_upload_to, storage=get_private_storage, max_length=255, blank=True
+        upload_to=image_upload_to, storage=get_private_storage, max_length=255, db_index=True, blank=True
     )
     width = models.PositiveSmallIntegerField()
     height = models.PositiveSmallIntegerField()
@@ -253,12 +255,22 @@ class LineDesign(models.Model):
     brand = models.ForeignKey(
         "brand_guides.Brand", on_delete=models.SET_NULL, null=True, blank=True, related_name="line_designs"
     )
-    image = models.ImageField(upload_to=line_design_upload_to, storage=get_private_storage, max_length=255)
+    image = models.ImageField(
+        upload_to=line_design_upload_to, storage=get_private_storage, max_length=255, db_index=True
+    )
     mockup = models.ImageField(
-        upload_to=line_design_upload_to, storage=get_private_storage, max_length=255, blank=True
+        upload_to=line_design_upload_to,
+        storage=get_private_storage,
+        max_length=255,
+        db_index=True,
+        blank=True,
     )
     print_file = models.FileField(
-        upload_to=line_design_upload_to, storage=get_private_storage, max_length=255, blank=True
+        upload_to=line_design_upload_to,
+        storage=get_private_storage,
+        max_length=255,
+        db_index=True,
+        blank=True,
     )
     print_warnings = models.JSONField(default=list, blank=True)
 
@@ -272,7 +284,11 @@ class LineDesign(models.Model):
     height = models.PositiveSmallIntegerField()
     strength = models.FloatField(null=True, blank=True)
     reference_image = models.ImageField(
-        upload_to=line_design_upload_to, storage=get_private_storage, max_length=255, blank=True
+        upload_to=line_design_upload_to,
+        storage=get_private_storage,
+        max_length=255,
+        db_index=True,
+        blank=True,
     )
     model_name = models.CharField(max_length=300)
     scheduler_name = models.CharField(max_length=120)

@@ -224,9 +224,14 @@ def _squeeze(text: str) -> str:
     return _REPEATS.sub(r"\1", text)
 
 
+# An apostrophe inside a word ("band's", "McDonald’s") belongs to the word: split there, the "s"
+# would join the next word ("band's hit" -> ..., "s", "hit" -> "shit").
+_INNER_APOSTROPHE = re.compile(rf"(?<={_LETTER})['’ʼ](?={_LETTER})")
+
+
 def _tokens(text: str, leet: dict[int, str]) -> list[str]:
     """Words of the normalised text, single letters left apart: "a n.u.d.e" -> a, n, u, d, e."""
-    return _WORD.findall(_normalize(text, leet, join_spaced=False))
+    return _WORD.findall(_INNER_APOSTROPHE.sub("", _normalize(text, leet, join_spaced=False)))
 
 
 def _matches(text: str, keys: dict[str, str], *, stretched: bool = False) -> list[str]:

@@ -47,15 +47,15 @@ def order_refusal(generation: GenerationRequest) -> str:
 
 
 def generation_hold_for_review(*, request_id, reason: str) -> bool:
-    """Hold a request (reasons add up); an approved or rejected request is not held again."""
-    req = GenerationRequest.objects.filter(pk=request_id).only("review_state", "review_reason").first()
-    if req is None or req.review_state in (ReviewState.APPROVED, ReviewState.REJECTED):
-        return False
-    reasons = [r for r in (req.review_reason, reason) if r]
-    GenerationRequest.objects.filter(pk=request_id).update(
-        review_state=ReviewState.PENDING, review_reason="\n".join(dict.fromkeys(reasons))
+    """Hold a request (reasons add up); an approved or rejected request is not held again. One
+    conditional UPDATE, so a hold and a staff decision never overwrite each other."""
+    reasons = GenerationRequest.objects.filter(pk=request_id).values_list("review_reason", flat=True).first()
+    joined = "\n".join(dict.fromkeys(r for r in (reasons, reason) if r))
+    return bool(
+        GenerationRequest.objects.filter(
+            pk=request_id, review_state__in=[ReviewState.NONE, ReviewState.PENDING]
+        ).update(review_state=ReviewState.PENDING, review_reason=joined)
     )
-    return True
 
 
 def generation_review_approve(*, generation: GenerationRequest) -> GenerationRequest:
@@ -63,14 +63,18 @@ def generation_review_approve(*, generation: GenerationRequest) -> GenerationReq
     from .conf import conf
     from .postprocess import store_checked_preview
 
-    updated = GenerationRequest.objects.filter(pk=generation.pk, review_state=ReviewState.PENDING).update(
-        review_state=ReviewState.APPROVED
-    )
+    # Only a finished design: approving one not drawn yet would wave through what the output check
+    # later reads in the picture.
+    updated = GenerationRequest.objects.filter(
+        pk=generation.pk, review_state=ReviewState.PENDING, status=Status.SUCCEEDED
+    ).update(review_state=ReviewState.APPROVED)
     generation.refresh_from_db()
     if not updated:
+        if generation.review_state == ReviewState.PENDING:
+            raise ReviewNotPending("This design is still being made: approve it once it has finished.")
         raise ReviewNotPending("This design is not waiting for review.")
     first = generation.images.order_by("index").first()
-    if first is not None and generation.status == Status.SUCCEEDED:
+    if first is not None:
         from PIL import Image
 
         with first.image.open("rb") as fh:

@@ -462,6 +462,8 @@ def _answer_from_cache(req: GenerationRequest) -> bool:
         return False
     if conf.SAFETY_CHECK and not all(img.safety.get("checked") for img in source.images.all()):
         return False  # made while the output check was off: generate afresh, checked
+    if _text_read_breaks_policy(source, brand=req.brand):
+        return False  # the brand's lists changed since: its text would now be held or refused
 
     now = timezone.now()
     GenerationImage.objects.bulk_create(
@@ -493,6 +495,18 @@ def _answer_from_cache(req: GenerationRequest) -> bool:
         update_fields=["status", "cache_source", "progress_step", "started_at", "finished_at", "preview"]
     )
     return True
+
+
+def _text_read_breaks_policy(source: GenerationRequest, *, brand) -> bool:
+    """Whether the text the output check read in the source's pictures breaks the brand's lists as
+    they are now (an allow-list entry removed, a banned term or protected name added)."""
+    from .safety import text_violations
+
+    terms = policy.brand_lists(brand)
+    return any(
+        text_violations(img.safety.get("text") or [], min_score=conf.TEXT_MIN_SCORE, terms=terms)
+        for img in source.images.all()
+    )
 
 
 # --- customer actions ---------------------------------------------------------------------------
@@ -616,7 +630,7 @@ def line_design_render_print_file(*, design_id: int):
     design = LineDesign.objects.get(pk=design_id)
     area = design.print_area
     with design.image.open("rb") as fh:
-        image = Image.open(fh)
+        image = Image.open(fh, formats=["PNG"])  # written by the worker as PNG
         image.load()
     upscaler = None
     if conf.PRINT_UPSCALER:

@@ -139,7 +139,7 @@ def job_for(req: GenerationRequest, *, seeds: list[int] | None = None):
     reference = None
     if req.reference_image:
         with req.reference_image.open("rb") as fh:
-            reference = Image.open(fh)
+            reference = Image.open(fh, formats=["PNG"])  # stored by submit as PNG
             reference.load()
     brand = req.brand
     return Job(

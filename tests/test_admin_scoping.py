@@ -744,3 +744,15 @@ def test_line_designs_follow_the_brand(world):
     shown = {row.pk for row in client.get(url(LineDesign, "changelist")).context["cl"].result_list}
     assert shown == set(LineDesign.objects.filter(brand=world.a.brand).values_list("pk", flat=True))
     assert LineDesign.objects.get(order_line=world.b_line).pk not in shown
+
+
+def test_choices_of_models_without_an_admin_follow_their_brand(world):
+    """A cart line's raw-id `design` points at GenerationImage, which has no admin of its own."""
+    from brand_guides.admin_scoping import scoped_choices
+
+    images = GenerationImage.objects.all()
+    mine = scoped_choices(admin.site, as_request(world.owner_a), GenerationImage, images)
+    assert set(mine) == set(GenerationImage.objects.filter(request__brand=world.a.brand))
+    assert world.b.design not in mine and world.a.design in mine
+    assert set(scoped_choices(admin.site, as_request(world.root), GenerationImage, images)) == set(images)
+    assert not scoped_choices(admin.site, as_request(world.drifter), GenerationImage, images).exists()

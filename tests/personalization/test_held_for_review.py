@@ -209,3 +209,30 @@ def test_a_design_held_after_it_went_into_the_cart_cannot_be_ordered(me, product
     assert "once it is approved" in response.content.decode()
     assert not Order.objects.exists() and not LineDesign.objects.exists()
     assert Cart.objects.get(session_key="visitor-me").lines.count() == 1  # nothing lost
+
+
+def test_a_held_design_cannot_be_approved_before_it_is_made_and_the_picture_check_can_still_hold_it(
+    product,
+):
+    from personalization.review import ReviewNotPending
+
+    g = generation_request_create(
+        product=product, base_color="White", description="a fox in the snow", session_key="k"
+    )
+    assert generation_hold_for_review(request_id=g.pk, reason="names a character")
+    with pytest.raises(ReviewNotPending, match="still being made"):
+        generation_review_approve(generation=g)
+    g.refresh_from_db()
+    assert g.review_state == GenerationRequest.ReviewState.PENDING
+    # The worker's picture check adds its reason to the same hold.
+    assert generation_hold_for_review(request_id=g.pk, reason="Text in the picture: “Nike”.")
+    g.refresh_from_db()
+    assert g.review_reason == "names a character\nText in the picture: “Nike”."
+
+
+def test_a_decided_design_is_not_held_again(product):
+    g = held(product)
+    generation_review_reject(generation=g, reason="No.")
+    assert not generation_hold_for_review(request_id=g.pk, reason="late")
+    g.refresh_from_db()
+    assert g.review_state == GenerationRequest.ReviewState.REJECTED and g.review_reason == "No."

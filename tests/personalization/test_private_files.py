@@ -626,6 +626,30 @@ def test_the_api_images_urls_work_for_the_owner(world):
         assert body.startswith(b"\x89PNG"), url
 
 
+def test_an_api_client_with_a_token_follows_its_own_file_urls(world):
+    """The documented API client sends `Authorization: Token ...` and no session cookie."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=world.owner)
+    header = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    client = Client()
+    response = client.get(f"/api/v1/generations/{world.logged_in.generation.pk}/", **header)
+    assert response.status_code == 200
+    urls = [image["url"] for image in response.json()["images"]]
+    assert urls
+    for url in urls:
+        if ON_S3:
+            continue  # signed URLs need no header
+        path = url.removeprefix("http://testserver")
+        got = client.get(path, **header)
+        assert got.status_code == 200 and b"".join(got).startswith(b"\x89PNG")
+        stranger = Token.objects.create(user=make_user())
+        assert client.get(path, HTTP_AUTHORIZATION=f"Token {stranger.key}").status_code == 404
+        assert client.get(path, HTTP_AUTHORIZATION="Token not-a-real-key").status_code == 404
+        assert client.get(path, HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==").status_code == 404
+        stranger.delete()
+
+
 # --- files older versions left in public media ------------------------------------------------------
 
 

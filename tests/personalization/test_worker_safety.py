@@ -273,6 +273,18 @@ def test_a_protected_name_read_in_the_picture_follows_its_own_outcome(product, e
     assert not req.images.exists() and stored_files(req) == []
 
 
+def test_a_cached_design_is_not_reused_once_its_text_breaks_the_brands_current_lists(engine, checker):
+    brand = make_brand(min_consistency_score=0, trademark_allowlist="Nike", text_in_design_outcome="reject")
+    product = make_product(brand=brand)
+    req = claimed(product, seed=9)
+    assert finish(req, [lettering("NIKE")], engine, checker) == "succeeded"
+    assert submit(product, seed=9).cache_source_id == req.pk  # same lists: answered from the cache
+    brand.trademark_allowlist = ""  # the shop no longer allows the mark
+    brand.save()
+    again = submit(product, seed=9)
+    assert again.status == Status.QUEUED and again.cache_source is None  # drawn and checked afresh
+
+
 # --- fail closed inside a worker process --------------------------------------------------------
 
 

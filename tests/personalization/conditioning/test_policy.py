@@ -159,6 +159,10 @@ def test_brand_terms_and_marks_are_extra_lists():
         "A cockpit scunthorpe sign",
         "Lion at dawn, watercolor",
         "Kites over the bay",
+        "the band's hit single",  # a possessive "s" does not join the next word
+        "Dad's Hit List",
+        "Tom's ex and Mo’s ex-wife",
+        "it's hot, isn't it",
     ],
 )
 def test_innocent_text_passes(text):
@@ -400,3 +404,8 @@ def test_check_text_is_check_texts_of_description_and_negative_prompt():
     assert check("a lion", negative_prompt="nude") == names_check(
         {"description": "a lion", "negative prompt": "nude"}
     )
+
+
+@pytest.mark.parametrize("text", ["a McDonald’s logo", "McDonald's fries", "n'u'd'e art", "s'e'x scene"])
+def test_apostrophes_inside_words_hide_nothing(text):
+    assert check(text) != []
