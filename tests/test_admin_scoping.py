@@ -656,7 +656,7 @@ def test_approve_held_designs(world):
     )
     texts = [str(m) for m in response.context["messages"]]
     assert any("Approved 1 held design" in t for t in texts), texts
-    assert any("not held for review" in t for t in texts), texts
+    assert any("not finished designs held for review" in t for t in texts), texts
     world.a.held.refresh_from_db()
     world.b.held.refresh_from_db()
     assert world.a.held.review_state == ReviewState.APPROVED
