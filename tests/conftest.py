@@ -20,6 +20,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _web(settings):
+    """DEBUG is off in tests: plain http, static URLs without a collectstatic manifest, and an empty
+    cache on each side of every test."""
+    from django.core.cache import cache
+
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Each test writes media into its own folder (local storage); S3 runs keep their bucket."""
     settings.MEDIA_ROOT = str(tmp_path / "media")

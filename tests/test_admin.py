@@ -26,15 +26,6 @@ MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
 PROJECT_APPS = {"shop", "brand_guides", "personalization"}
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    """Tests run with DEBUG off and no collectstatic: serve static names as they are."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def superuser():
     return make_user("root", is_staff=True, is_superuser=True)

@@ -58,14 +58,6 @@ SCOPED = sorted(
 LABEL = {"ids": lambda m: m._meta.label}
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def _owner(username: str):
     user = make_user(username, is_staff=True)
     user.groups.add(Group.objects.get(name=SHOP_OWNER_GROUP))

@@ -6,7 +6,6 @@ import re
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -27,18 +26,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No direc
 Status = GenerationRequest.Status
 HX = {"HTTP_HX_REQUEST": "true"}
 HELD = "A person at the shop checks this design before you can see it."
-
-
-@pytest.fixture(autouse=True)
-def _web(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

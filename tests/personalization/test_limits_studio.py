@@ -19,15 +19,6 @@ STUDIO = "/personalize/"
 API = "/api/v1/generations/"
 
 
-@pytest.fixture(autouse=True)
-def _web(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def product():
     return make_product(slug="classic-tee")

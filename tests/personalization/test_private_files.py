@@ -43,8 +43,7 @@ local_only = pytest.mark.skipif(ON_S3, reason="local storage only (django-sendfi
 
 
 @pytest.fixture(autouse=True)
-def _web(settings):
-    settings.SECURE_SSL_REDIRECT = False
+def _sendfile(settings):
     settings.SENDFILE_BACKEND = "django_sendfile.backends.simple"
     _get_sendfile.cache_clear()
     yield

@@ -3,7 +3,6 @@ service, the studio and the API; and invisible characters removed from what is s
 model receives."""
 
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
@@ -19,14 +18,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No direc
 Status = GenerationRequest.Status
 HX = {"HTTP_HX_REQUEST": "true"}
 API_URL = "/api/v1/generations/"
-
-
-@pytest.fixture(autouse=True)
-def _clean(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ upright and without its metadata."""
 import io
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -23,14 +22,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No direc
 HINT = "Upload a PNG, JPEG or WebP picture."
 HX = {"HTTP_HX_REQUEST": "true"}
 API_URL = "/api/v1/generations/"
-
-
-@pytest.fixture(autouse=True)
-def _clean(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -90,18 +89,6 @@ BASE = {
     "variations": 1,
     "strength": 0.6,
 }
-
-
-@pytest.fixture(autouse=True)
-def _web(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def use(settings, **overrides):

@@ -15,16 +15,6 @@ Status = GenerationRequest.Status
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _web(settings):
-    """DEBUG is off in tests: plain http, and static URLs without a collectstatic manifest."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def material():
     return make_material()

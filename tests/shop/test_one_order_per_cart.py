@@ -32,15 +32,6 @@ ADDRESS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _web(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def product(db):
     return make_product(name="Classic tee", slug="classic-tee")

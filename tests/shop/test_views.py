@@ -17,16 +17,6 @@ from tests.factories import make_category, make_product, make_user, png, visitor
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
 
-@pytest.fixture(autouse=True)
-def _web(settings):
-    """DEBUG is off in tests: plain http, and static URLs without a collectstatic manifest."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def product():
     return make_product(name="Classic tee", slug="classic-tee")
