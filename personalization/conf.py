@@ -8,12 +8,20 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
-    # The host's models (like AUTH_USER_MODEL). Product must offer: brand, category (name, slug),
-    # product_type, name, slug, price, base_colors (name, hex), allowed_materials, print_width_mm,
-    # print_height_mm, print_dpi, min_dpi, safe_margin_mm, mockup_template, mockup_box.
-    "PRODUCT_MODEL": "shop.Product",
-    "ORDER_LINE_MODEL": "shop.OrderLine",
-    # The diffusion model: a hub id or a local diffusers directory.
+    # The host (no default: `manage.py check` names what is missing). Its product and order-line
+    # models, named like AUTH_USER_MODEL ("app_label.ModelName"), and the dotted path of its
+    # personalization.hosts.HostAdapter subclass, which tells the plugin what it needs about a
+    # product. docs/PLUGIN.md.
+    "PRODUCT_MODEL": "",
+    "ORDER_LINE_MODEL": "",
+    "HOST_ADAPTER": "",
+    # The model presets (personalization.presets): the fallback preset when neither the product nor
+    # its brand chooses one, where each preset's weights are ({name: hub id or local directory}),
+    # and narrower ranges or other defaults per preset ({name: {field: value}}).
+    "DEFAULT_PRESET": "sd21",
+    "MODELS": {},
+    "PRESET_OVERRIDES": {},
+    # The weights of the "sd21" preset when MODELS has none (the older single-model setting).
     "MODEL": "",
     "DEMO_MODEL": True,
     "DEVICE": "auto",

@@ -1,0 +1,259 @@
+"""Model presets: what each supported Stable Diffusion 2.x family can do. No torch here.
+
+A preset names a model family with its scheduler, its native size and the sizes it may make, its
+step, guidance and strength ranges with their defaults, and its capabilities (img2img, negative
+prompt, LoRA). The storefront sliders, the API's validation, the Recipe, the worker's engine and the
+frozen order line all read the preset of the request; nothing else holds a range.
+
+    sd21       SD 2.1 768-v: v-prediction, DPM-Solver++ 2M (the default)
+    sd21-base  SD 2.1-base: 512 px, epsilon prediction, DPM-Solver++ 2M
+    sd-turbo   SD-Turbo (SD 2.1 distilled, adversarial diffusion distillation): 512 px, 1-4 steps,
+               no classifier-free guidance (so no negative prompt), Euler with trailing timesteps
+               as in its model card; for small GPUs or CPU-only servers
+
+The shop owner picks the preset per brand (``Brand.model_preset``) or per product (the host
+adapter's ``ProductInfo.model_preset``); ``PERSONALIZATION["DEFAULT_PRESET"]`` is the fallback.
+Where each preset's weights live: ``PERSONALIZATION["MODELS"][name]`` (a hub id or a local
+diffusers directory); ``build_tiny_pipeline --preset NAME`` writes a random-weight demo model in
+that preset's layout. ``PERSONALIZATION["PRESET_OVERRIDES"] = {name: {field: value}}`` narrows a
+preset (e.g. fewer sizes or other defaults); the system check refuses overrides that break it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from .conf import conf
+
+# The schedulers the engine knows (engine/loading.make_scheduler builds them from these names).
+SCHEDULERS = {
+    "dpmsolver++-2m": "DPMSolverMultistepScheduler (DPM++ 2M)",
+    "euler-trailing": "EulerDiscreteScheduler (trailing timesteps)",
+}
+PREDICTION_TYPES = ("v_prediction", "epsilon")
+SIZE_MULTIPLE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    name: str
+    label: str
+    hub_id: str
+    description: str
+    prediction_type: str
+    scheduler: str  # a key of SCHEDULERS
+    native_size: int
+    sizes: tuple[int, ...]
+    default_size: int
+    min_steps: int
+    max_steps: int
+    default_steps: int
+    min_guidance: float
+    max_guidance: float
+    default_guidance: float
+    min_strength: float
+    max_strength: float
+    default_strength: float
+    img2img: bool = True
+    negative_prompt: bool = True
+    lora: bool = True
+    max_variations: int = 4
+
+    @property
+    def scheduler_label(self) -> str:
+        return SCHEDULERS[self.scheduler]
+
+    @property
+    def uses_guidance(self) -> bool:
+        """False when guidance is fixed at 0 (no classifier-free guidance, one UNet pass per step)."""
+        return self.max_guidance > 0
+
+    def as_dict(self) -> dict:
+        """JSON-ready, for the API and the studio's sliders."""
+        data = asdict(self)
+        data["sizes"] = list(self.sizes)
+        data["scheduler_label"] = self.scheduler_label
+        return data
+
+    def problems(self) -> list[str]:
+        """What is inconsistent in this preset (empty: fine); the system check reports them."""
+        found = []
+        if self.scheduler not in SCHEDULERS:
+            found.append(f"scheduler {self.scheduler!r} is not one of {', '.join(SCHEDULERS)}")
+        if self.prediction_type not in PREDICTION_TYPES:
+            found.append(f"prediction_type {self.prediction_type!r} is not one of {', '.join(PREDICTION_TYPES)}")
+        if not self.sizes:
+            found.append("sizes is empty")
+        for size in self.sizes:
+            if not isinstance(size, int) or isinstance(size, bool) or size % 8 or not 64 <= size <= 2048:
+                found.append(f"size {size!r} is not a multiple of 8 between 64 and 2048")
+        if self.default_size not in self.sizes:
+            found.append(f"default_size {self.default_size} is not one of sizes {list(self.sizes)}")
+        for low, high, default, label in (
+            (self.min_steps, self.max_steps, self.default_steps, "steps"),
+            (self.min_guidance, self.max_guidance, self.default_guidance, "guidance"),
+            (self.min_strength, self.max_strength, self.default_strength, "strength"),
+        ):
+            if not low <= default <= high:
+                found.append(f"default {label} {default} is not between {low} and {high}")
+        if self.min_steps < 1:
+            found.append("min_steps must be at least 1")
+        if self.min_guidance < 0:
+            found.append("min_guidance must not be negative")
+        if not 0 < self.min_strength <= self.max_strength <= 1:
+            found.append("strengths must lie in (0, 1]")
+        if self.max_variations < 1:
+            found.append("max_variations must be at least 1")
+        return found
+
+
+BUILT_IN: dict[str, Preset] = {
+    "sd21": Preset(
+        name="sd21",
+        label="Stable Diffusion 2.1 (768-v)",
+        hub_id="stabilityai/stable-diffusion-2-1",
+        description="The best quality: 768 px, v-prediction, DPM-Solver++ 2M in 20-30 steps. Needs a GPU.",
+        prediction_type="v_prediction",
+        scheduler="dpmsolver++-2m",
+        native_size=768,
+        sizes=(512, 768),
+        default_size=768,
+        min_steps=1,
+        max_steps=100,
+        default_steps=25,
+        min_guidance=0.0,
+        max_guidance=20.0,
+        default_guidance=7.5,
+        min_strength=0.05,
+        max_strength=1.0,
+        default_strength=0.6,
+    ),
+    "sd21-base": Preset(
+        name="sd21-base",
+        label="Stable Diffusion 2.1-base (512)",
+        hub_id="stabilityai/stable-diffusion-2-1-base",
+        description="512 px, epsilon prediction, DPM-Solver++ 2M: about half the GPU time of 768-v.",
+        prediction_type="epsilon",
+        scheduler="dpmsolver++-2m",
+        native_size=512,
+        sizes=(512,),
+        default_size=512,
+        min_steps=1,
+        max_steps=100,
+        default_steps=25,
+        min_guidance=0.0,
+        max_guidance=20.0,
+        default_guidance=7.5,
+        min_strength=0.05,
+        max_strength=1.0,
+        default_strength=0.6,
+    ),
+    "sd-turbo": Preset(
+        name="sd-turbo",
+        label="SD-Turbo (SD 2.1 distilled, 1-4 steps)",
+        hub_id="stabilityai/sd-turbo",
+        description=(
+            "512 px in 1 to 4 steps without guidance (its model card's settings): for small GPUs or "
+            "CPU-only servers. No negative prompt and no brand LoRA."
+        ),
+        prediction_type="epsilon",
+        scheduler="euler-trailing",
+        native_size=512,
+        sizes=(512,),
+        default_size=512,
+        min_steps=1,
+        max_steps=4,
+        default_steps=1,
+        min_guidance=0.0,
+        max_guidance=0.0,
+        default_guidance=0.0,
+        # img2img as in the model card: steps x strength of at least 1 (2 steps at 0.5).
+        min_strength=0.25,
+        max_strength=1.0,
+        default_strength=0.5,
+        negative_prompt=False,
+        lora=False,
+    ),
+}
+
+# The fields a host may narrow in PRESET_OVERRIDES (the family's nature stays fixed).
+OVERRIDABLE = frozenset(
+    {
+        "label",
+        "description",
+        "sizes",
+        "default_size",
+        "min_steps",
+        "max_steps",
+        "default_steps",
+        "min_guidance",
+        "max_guidance",
+        "default_guidance",
+        "min_strength",
+        "max_strength",
+        "default_strength",
+        "max_variations",
+    }
+)
+CHOICES = [(name, preset.label) for name, preset in BUILT_IN.items()]
+
+
+class UnknownPreset(KeyError):
+    pass
+
+
+def names() -> tuple[str, ...]:
+    return tuple(BUILT_IN)
+
+
+def override_problems() -> list[str]:
+    """What is wrong in PERSONALIZATION["PRESET_OVERRIDES"] and DEFAULT_PRESET (for the system check)."""
+    found = []
+    overrides = conf.PRESET_OVERRIDES or {}
+    if not isinstance(overrides, dict):
+        return ["PRESET_OVERRIDES must be a dict {preset name: {field: value}}"]
+    for name, changes in overrides.items():
+        if name not in BUILT_IN:
+            found.append(f"PRESET_OVERRIDES: unknown preset {name!r} (known: {', '.join(BUILT_IN)})")
+            continue
+        if not isinstance(changes, dict):
+            found.append(f"PRESET_OVERRIDES[{name!r}] must be a dict")
+            continue
+        if unknown := sorted(set(changes) - OVERRIDABLE):
+            found.append(f"PRESET_OVERRIDES[{name!r}]: cannot override {', '.join(unknown)}")
+            continue
+        found += [f"PRESET_OVERRIDES[{name!r}]: {p}" for p in _apply(BUILT_IN[name], changes).problems()]
+    if conf.DEFAULT_PRESET not in BUILT_IN:
+        found.append(f"DEFAULT_PRESET {conf.DEFAULT_PRESET!r} is not one of {', '.join(BUILT_IN)}")
+    return found
+
+
+def _apply(preset: Preset, changes: dict) -> Preset:
+    changes = {k: v for k, v in changes.items() if k in OVERRIDABLE}
+    if "sizes" in changes:
+        changes["sizes"] = tuple(changes["sizes"])
+        changes.setdefault("default_size", preset.default_size if preset.default_size in changes["sizes"] else changes["sizes"][0])
+    return replace(preset, **changes)
+
+
+def get(name: str | None = None) -> Preset:
+    """The preset called ``name`` (None or "": the default preset), with the host's overrides."""
+    name = name or conf.DEFAULT_PRESET
+    if name not in BUILT_IN:
+        raise UnknownPreset(name)
+    return _apply(BUILT_IN[name], (conf.PRESET_OVERRIDES or {}).get(name, {}))
+
+
+def model_for(name: str) -> str:
+    """Where the weights of preset ``name`` are: PERSONALIZATION["MODELS"][name], else (for "sd21")
+    the older single ``MODEL`` setting, else the preset's hub id."""
+    models = conf.MODELS or {}
+    if models.get(name):
+        return str(models[name])
+    if name == "sd21" and conf.MODEL:
+        return str(conf.MODEL)
+    return BUILT_IN[name].hub_id
+
+
+def field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Preset))
