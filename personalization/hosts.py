@@ -140,10 +140,13 @@ def host() -> HostAdapter:
     try:
         adapter = import_string(path)
     except ImportError as exc:
-        raise ImproperlyConfigured(f"PERSONALIZATION['HOST_ADAPTER'] = {path!r} cannot be imported: {exc}") from exc
+        raise ImproperlyConfigured(
+            f"PERSONALIZATION['HOST_ADAPTER'] = {path!r} cannot be imported: {exc}"
+        ) from exc
     if not (isinstance(adapter, type) and issubclass(adapter, HostAdapter)):
         raise ImproperlyConfigured(
-            f"PERSONALIZATION['HOST_ADAPTER'] = {path!r} is not a subclass of personalization.hosts.HostAdapter."
+            f"PERSONALIZATION['HOST_ADAPTER'] = {path!r} is not a subclass of "
+            "personalization.hosts.HostAdapter."
         )
     return adapter()
 

@@ -81,7 +81,9 @@ class Preset:
         if self.scheduler not in SCHEDULERS:
             found.append(f"scheduler {self.scheduler!r} is not one of {', '.join(SCHEDULERS)}")
         if self.prediction_type not in PREDICTION_TYPES:
-            found.append(f"prediction_type {self.prediction_type!r} is not one of {', '.join(PREDICTION_TYPES)}")
+            found.append(
+                f"prediction_type {self.prediction_type!r} is not one of {', '.join(PREDICTION_TYPES)}"
+            )
         if not self.sizes:
             found.append("sizes is empty")
         for size in self.sizes:
@@ -232,7 +234,10 @@ def _apply(preset: Preset, changes: dict) -> Preset:
     changes = {k: v for k, v in changes.items() if k in OVERRIDABLE}
     if "sizes" in changes:
         changes["sizes"] = tuple(changes["sizes"])
-        changes.setdefault("default_size", preset.default_size if preset.default_size in changes["sizes"] else changes["sizes"][0])
+        changes.setdefault(
+            "default_size",
+            preset.default_size if preset.default_size in changes["sizes"] else changes["sizes"][0],
+        )
     return replace(preset, **changes)
 
 
