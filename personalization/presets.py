@@ -262,3 +262,13 @@ def model_for(name: str) -> str:
 
 def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Preset))
+
+
+def choose(*, product_preset: str = "", brand_preset: str = "") -> Preset:
+    """The preset a product is generated with: the product's own choice (the host adapter's
+    ``ProductInfo.model_preset``), else its brand's (``Brand.model_preset``), else DEFAULT_PRESET.
+    A name that is not a preset (e.g. one removed since) falls through to the next choice."""
+    for name in (product_preset, brand_preset):
+        if name and name in BUILT_IN:
+            return get(name)
+    return get(None)
