@@ -18,11 +18,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	@if [ -x /usr/bin/chromium ]; then echo "Chromium found at /usr/bin/chromium: browser tests will run."; \
 	else echo "NOTE: /usr/bin/chromium is absent: the browser tests are SKIPPED (apt-get install -y chromium)."; fi
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

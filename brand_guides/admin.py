@@ -111,6 +111,7 @@ class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
             "Logo",
             {"fields": ("logo", "logo_preview", "logo_anchor", "logo_max_share", "logo_clear_space_mm")},
         ),
+        ("Model", {"fields": ("model_preset",)}),
         ("LoRA", {"fields": ("lora_weights", "lora_scale"), "classes": ("collapse",)}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )

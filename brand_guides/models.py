@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from . import model_presets
 from .uploads import AllowedImageField
 from .validators import hex_color_validator, split_terms, validate_keyword_text, validate_lora_file
 
@@ -71,6 +73,14 @@ class Brand(models.Model):
         help_text="Optional LoRA (.safetensors) applied to this brand's designs.",
     )
     lora_scale = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(2)])
+    model_preset = models.CharField(
+        "model preset",
+        max_length=20,
+        blank=True,
+        choices=model_presets.choices,
+        help_text="The Stable Diffusion preset this brand's designs are made with (blank: the shop's "
+        "default preset). A product may choose its own.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -90,6 +100,11 @@ class Brand(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.lora_weights and (problem := model_presets.lora_problem(self.model_preset)):
+            raise ValidationError({"model_preset": problem})
 
     @property
     def style_keyword_list(self) -> list[str]:

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # the project's API toolkit (errors, parsers, pagination, idempotency, token view)
+    "apikit",
     # the plugin
     "brand_guides",
     "personalization",
@@ -216,7 +218,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "personalization.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "apikit.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
@@ -241,9 +243,21 @@ PERSONALIZATION = {
     # The host's models, named like AUTH_USER_MODEL: the plugin imports nothing from shop/.
     "PRODUCT_MODEL": "shop.Product",
     "ORDER_LINE_MODEL": "shop.OrderLine",
-    # A hub id or a local directory with a diffusers SD 2.1 pipeline. Unset: the demo model
-    # (random weights) that `python manage.py build_tiny_pipeline` writes under var/.
+    # What the plugin knows of a product: the shop's personalization.interface.HostAdapter.
+    "HOST_ADAPTER": "shop.personalization_host.ShopHost",
+    # Where each model preset's weights are: a hub id or a local diffusers directory. Unset: the
+    # demo model (random weights) that `python manage.py build_tiny_pipeline --preset NAME` writes
+    # under var/models/tiny-NAME.
+    "MODELS": {
+        "sd21": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
+        "sd21-base": env("PERSONALIZATION_MODEL_SD21_BASE", default="")
+        or str(VAR_DIR / "models" / "tiny-sd21-base"),
+        "sd-turbo": env("PERSONALIZATION_MODEL_SD_TURBO", default="")
+        or str(VAR_DIR / "models" / "tiny-sd-turbo"),
+    },
+    # The "sd21" weights under their older name (kept for compatibility: MODELS wins).
     "MODEL": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
+    # The default preset (sd21) runs the demo model: the studio and the worker say so.
     "DEMO_MODEL": not PERSONALIZATION_MODEL,
     "DEVICE": env("PERSONALIZATION_DEVICE", default="auto"),
     "DTYPE": env("PERSONALIZATION_DTYPE", default="auto"),

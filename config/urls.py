@@ -6,11 +6,12 @@ from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from personalization.files import private_file
+from personalization.interface import private_file
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("personalization.api.urls")),
+    # The token view (apikit) and the plugin's generations, one "api" namespace (config.api).
+    path("api/v1/", include("config.api")),
     path("api/v1/", include("brand_guides.api.urls")),
     path("api/v1/", include("shop.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -16,11 +16,12 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from apikit.models import IdempotencyKey
 from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
 from . import review, selectors, services
-from .models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign, UsageCounter
+from .models import GenerationImage, GenerationRequest, LineDesign, UsageCounter
 
 Status = GenerationRequest.Status
 ReviewState = GenerationRequest.ReviewState
@@ -62,6 +63,35 @@ class FlaggedImagesFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(flagged)
         return queryset
+
+
+class ProductCategoryFilter(admin.SimpleListFilter):
+    """The category of the request's product, as the host adapter describes it
+    (``ProductInfo.category_slug`` / ``category_name``), among the requests this user may see."""
+
+    title = "product category"
+    parameter_name = "category"
+
+    @staticmethod
+    def _infos(queryset) -> dict:
+        return selectors.product_infos_by_pk(queryset.order_by().values_list("product", flat=True).distinct())
+
+    def lookups(self, request, model_admin):
+        infos = self._infos(model_admin.get_queryset(request)).values()
+        names = {
+            info.category_slug: info.category_name or info.category_slug
+            for info in infos
+            if info.category_slug
+        }
+        return sorted(names.items(), key=lambda item: item[1].casefold())
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        infos = self._infos(queryset)
+        return queryset.filter(
+            product__in=[pk for pk, info in infos.items() if info.category_slug == self.value()]
+        )
 
 
 class RejectHeldForm(forms.Form):
@@ -134,7 +164,8 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         "status",
         "review_state",
         "brand",
-        ("product__category", admin.RelatedOnlyFieldListFilter),
+        "preset",
+        ProductCategoryFilter,
         FlaggedImagesFilter,
     )
     list_select_related = ("product", "brand")
@@ -165,6 +196,7 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
             "Parameters",
             {
                 "fields": (
+                    "preset",
                     "steps",
                     "guidance_scale",
                     "seed",
@@ -375,8 +407,16 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     brand_path = "brand"
     owner_permissions = ("view",)
-    list_display = ("image_thumbnail", "order_line", "brand_name", "style_name", "seed", "created_at")
-    list_filter = ("brand_name", "style_name", "created_at")
+    list_display = (
+        "image_thumbnail",
+        "order_line",
+        "brand_name",
+        "style_name",
+        "preset",
+        "seed",
+        "created_at",
+    )
+    list_filter = ("brand_name", "style_name", "preset", "created_at")
     search_fields = ("description", "optimized_prompt", "brand_name")
     list_select_related = ("order_line",)
     readonly_fields = ("image_preview", "mockup_preview", "reference_preview", "color", "palette")
@@ -408,8 +448,10 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
                     "height",
                     "strength",
                     "reference_preview",
+                    "preset",
                     "model_name",
                     "scheduler_name",
+                    "recipe",
                 )
             },
         ),

@@ -1,5 +1,6 @@
-"""Turn the host's and the brand guide's models into the plain specs that the pure conditioning
-modules (prompting, policy, quality, mockups, printing) take. Reads only; no torch."""
+"""Turn the host's product descriptions (``hosts.ProductInfo``) and the brand guide's models into
+the plain specs that the pure conditioning modules (prompting, policy, quality, mockups, printing)
+take. Reads only; no torch."""
 
 from functools import lru_cache
 
@@ -8,6 +9,7 @@ from PIL import Image
 from brand_guides.uploads import ALLOWED_FORMATS
 
 from .conf import conf
+from .hosts import PrintArea, ProductInfo
 from .specs import (
     BrandSpec,
     LogoSpec,
@@ -19,12 +21,13 @@ from .specs import (
 )
 
 
-def product_spec(product, *, base_color_name: str, base_color_hex: str) -> ProductSpec:
+def product_spec(info: ProductInfo, *, base_color_name: str, base_color_hex: str) -> ProductSpec:
+    """The product as prompting sees it, from the host adapter's description of it."""
     return ProductSpec(
-        name=product.name,
-        product_type=product.product_type,
-        category_slug=product.category.slug,
-        category_name=product.category.name,
+        name=info.name,
+        product_type=info.product_type,
+        category_slug=info.category_slug,
+        category_name=info.category_name,
         base_color_name=base_color_name,
         base_color_hex=base_color_hex,
     )
@@ -67,13 +70,17 @@ def style_spec(style) -> StyleSpec | None:
     )
 
 
-def print_area_spec(product) -> PrintAreaSpec:
+def print_area_spec(area: PrintArea | ProductInfo) -> PrintAreaSpec:
+    """The print area (a ``PrintArea``, or a ``ProductInfo``'s) as the print and mockup code take it.
+    Raises ValueError for an area that cannot be printed (no size, no room inside the margins)."""
+    if isinstance(area, ProductInfo):
+        area = area.print_area
     return PrintAreaSpec(
-        width_mm=product.print_width_mm,
-        height_mm=product.print_height_mm,
-        dpi=product.print_dpi,
-        safe_margin_mm=product.safe_margin_mm,
-        min_dpi=product.min_dpi,
+        width_mm=area.width_mm,
+        height_mm=area.height_mm,
+        dpi=area.dpi,
+        safe_margin_mm=area.safe_margin_mm,
+        min_dpi=area.min_dpi,
     )
 
 

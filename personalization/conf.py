@@ -35,19 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "ATTENTION": "default",
     # Shapes the worker runs once before it claims work ("WIDTHxHEIGHTxIMAGES" strings or
     # (width, height, images) tuples), so compiling and CUDA-graph recording never happen inside a
-    # customer's request. Empty: none, or, with COMPILE on, each of SIZES at one image.
+    # customer's request. Empty: none, or, with COMPILE on, each of the preset's sizes at one image.
     "WARMUP_SHAPES": (),
-    # Generation parameters and their limits.
-    "DEFAULT_STEPS": 25,
-    "MIN_STEPS": 1,
-    "MAX_STEPS": 100,
-    "DEFAULT_GUIDANCE": 7.5,
-    "MIN_GUIDANCE": 0.0,
-    "MAX_GUIDANCE": 20.0,
-    "SIZES": (512, 768),
-    "DEFAULT_SIZE": 512,
-    "MAX_VARIATIONS": 4,
-    "DEFAULT_STRENGTH": 0.6,
+    # The generation parameters' ranges and defaults are the model presets' (personalization.presets;
+    # narrowed per preset with PRESET_OVERRIDES above).
     "DESCRIPTION_MAX_LENGTH": 500,
     "REFERENCE_MAX_BYTES": 10 * 1024 * 1024,
     "REFERENCE_MAX_PIXELS": 4096 * 4096,

@@ -1,14 +1,22 @@
 """The studio form: parses what the customer typed. The rules (ranges, colours, policy, quotas)
-live in services.generation_request_create, the same function the REST API calls; the view maps
-its ValidationError back onto these fields."""
+live in services.generation_request_create, the same function the REST API calls (its parameters
+are validated once, by recipe.build, against the product's model preset); the view maps its
+ValidationError back onto these fields.
+
+The sliders follow the chosen product's preset (``selectors.preset_for_product``): their bounds,
+steps and defaults are the preset's, and what the preset cannot do is not offered (SD-Turbo has no
+guidance slider; a preset without img2img has no reference picture). The form parses types only.
+"""
+
+from functools import cached_property
 
 from django import forms
-from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from brand_guides.selectors import material_presets_for, style_presets_for
 
-from .conf import conf
+from .hosts import host
+from .selectors import preset_for_product
 
 FIELDS = (
     "product",
@@ -21,37 +29,49 @@ FIELDS = (
     "steps",
     "guidance_scale",
     "seed",
+    "size",
     "variations",
 )
-
-
-def product_model():
-    return apps.get_model(conf.PRODUCT_MODEL)
+# The fields whose widgets (bounds, step, choices, default) come from the product's model preset.
+PRESET_FIELDS = ("strength", "steps", "guidance_scale", "size", "variations")
 
 
 def products():
-    return (
-        product_model()
-        ._default_manager.filter(is_published=True)
-        .select_related("category", "brand")
-        .prefetch_related("base_colors", "allowed_materials")
-    )
+    """The host's personalizable products (the host adapter's ``products()``)."""
+    return host().products()
+
+
+class ProductField(forms.Field):
+    """A product of the host's catalogue, chosen by its slug; cleans to the host's product row
+    (found by the host adapter, never by a field of the host's model)."""
+
+    default_error_messages = {"invalid_choice": "Choose a product from the catalogue."}
+    chosen = None  # the form's chosen product (StudioForm.__init__): no second lookup
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            return value  # a product row given as initial data
+        if self.chosen is not None and host().product_info(self.chosen).slug == value:
+            return self.chosen
+        product = host().get_product(slug=value)
+        if product is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return product
 
 
 class Range(forms.NumberInput):
     input_type = "range"
 
 
+def _number(value) -> str:
+    """A bound for an HTML attribute: 4 -> "4", 0.25 -> "0.25", 20.0 -> "20"."""
+    return f"{value:g}"
+
+
 class StudioForm(forms.Form):
-    product = forms.ModelChoiceField(
-        queryset=None,
-        to_field_name="slug",
-        empty_label="Choose a product…",
-        error_messages={
-            "required": "Choose a product from the catalogue.",
-            "invalid_choice": "Choose a product from the catalogue.",
-        },
-    )
+    product = ProductField(error_messages={"required": "Choose a product from the catalogue."})
     base_color = forms.CharField(required=False, max_length=40, label="Base colour")
     description = forms.CharField(
         required=False,
@@ -77,63 +97,124 @@ class StudioForm(forms.Form):
     reference_image = forms.FileField(
         required=False,
         label="Reference picture (optional)",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        # hx-preserve: a chosen file survives the product switch (the preset fields are re-rendered).
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/webp", "hx-preserve": True}
+        ),
     )
+    # Bounds, steps, choices and defaults: the preset's (_follow_preset). No range checks here.
     strength = forms.FloatField(
         required=False,
         label="How far to move away from the reference",
-        widget=Range(attrs={"min": "0.05", "max": "1", "step": "0.05"}),
+        help_text="Low keeps your picture close; high lets the model reinvent it.",
+        widget=Range(),
     )
-    steps = forms.IntegerField(required=False, label="Detail (steps)")
-    guidance_scale = forms.FloatField(required=False, label="Follow my words (guidance)")
+    steps = forms.IntegerField(required=False, label="Detail (steps)", widget=Range())
+    guidance_scale = forms.FloatField(required=False, label="Follow my words (guidance)", widget=Range())
     seed = forms.IntegerField(
         required=False,
         label="Seed",
         help_text="Blank: a random seed. The same seed and words give the same picture.",
         widget=forms.NumberInput(attrs={"min": "0", "inputmode": "numeric", "placeholder": "random"}),
     )
-    variations = forms.IntegerField(required=False, label="Variations")
+    size = forms.IntegerField(required=False, label="Size", widget=forms.Select())
+    variations = forms.IntegerField(required=False, label="Variations", widget=forms.Select())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = products()
-        self.fields["steps"].widget = Range(attrs={"min": conf.MIN_STEPS, "max": conf.MAX_STEPS, "step": 1})
+        self.chosen_product = self._chosen_product()
+        # The host's description of the chosen product (None: none chosen).
+        self.chosen_info = host().product_info(self.chosen_product) if self.chosen_product else None
+        self.fields["product"].chosen = self.chosen_product
+        self.preset = preset_for_product(self.chosen_product, info=self.chosen_info)
+        self._follow_preset()
+        if self.chosen_info is not None:
+            info = self.chosen_info
+            offered = material_presets_for(brand_id=info.brand_id)
+            allowed = info.material_ids
+            self.fields["material"].queryset = offered.filter(pk__in=allowed) if allowed else offered
+            styles = style_presets_for(brand_id=info.brand_id)
+            self.fields["style"].queryset = styles.filter(pk__in=info.style_ids) if info.style_ids else styles
+
+    def _follow_preset(self) -> None:
+        """Widgets, help and defaults of the preset fields from ``self.preset``. Each of these
+        widgets carries ``data-preset-value``: the product picker sends them along (hx-include) so
+        that a switch to a product with the same preset keeps them."""
+        preset = self.preset
+        keep = {"data-preset-value": True}
+        self.fields["steps"].widget = Range(
+            attrs={"min": preset.min_steps, "max": preset.max_steps, "step": 1} | keep
+        )
+        steps = f"{preset.min_steps} to {preset.max_steps}"
+        self.fields["steps"].help_text = f"{steps}: more steps, more detail, more time."
         self.fields["guidance_scale"].widget = Range(
-            attrs={"min": conf.MIN_GUIDANCE, "max": conf.MAX_GUIDANCE, "step": 0.5}
+            attrs={"min": _number(preset.min_guidance), "max": _number(preset.max_guidance), "step": "0.5"}
+            | keep
+        )
+        self.fields["guidance_scale"].help_text = (
+            f"{_number(preset.min_guidance)} to {_number(preset.max_guidance)}: "
+            "higher follows your words more literally."
+        )
+        self.fields["strength"].widget = Range(
+            attrs={"min": _number(preset.min_strength), "max": _number(preset.max_strength), "step": "0.05"}
+            | keep
+        )
+        self.fields["size"].widget = forms.Select(
+            choices=[(size, f"{size} × {size} px") for size in preset.sizes], attrs=keep
         )
         self.fields["variations"].widget = forms.Select(
-            choices=[(n, str(n)) for n in range(1, conf.MAX_VARIATIONS + 1)]
+            choices=[(n, str(n)) for n in range(1, preset.max_variations + 1)], attrs=keep
         )
-        for name, value in self.defaults().items():
+        for name, value in self.defaults(preset).items():
             self.fields[name].initial = self.initial.get(name, value)
-        self.chosen_product = self._chosen_product()
-        if self.chosen_product is not None:
-            brand_id = self.chosen_product.brand_id
-            offered = material_presets_for(brand_id=brand_id)
-            allowed = self.chosen_product.allowed_materials.all()
-            self.fields["material"].queryset = offered.filter(pk__in=allowed) if allowed else offered
-            self.fields["style"].queryset = style_presets_for(brand_id=brand_id)
+
+    @property
+    def preset_short_name(self) -> str:
+        """The label's short name: SD-Turbo for "SD-Turbo (SD 2.1 distilled, 1-4 steps)"."""
+        return self.preset.label.split(" (")[0]
+
+    @property
+    def guidance_note(self) -> str:
+        """Why there is no guidance slider ("" when there is one)."""
+        if self.preset.uses_guidance:
+            return ""
+        return f"{self.preset_short_name} runs without guidance, so there is no negative prompt either."
+
+    @property
+    def reference_note(self) -> str:
+        """Why there is no reference picture field ("" when there is one)."""
+        if self.preset.img2img:
+            return ""
+        return f"{self.preset_short_name} cannot start from a picture of your own."
 
     @staticmethod
-    def defaults() -> dict:
+    def defaults(preset) -> dict:
+        """The preset's defaults of the preset fields (what the service uses for a blank value)."""
         return {
-            "steps": conf.DEFAULT_STEPS,
-            "guidance_scale": conf.DEFAULT_GUIDANCE,
-            "strength": conf.DEFAULT_STRENGTH,
+            "steps": preset.default_steps,
+            "guidance_scale": preset.default_guidance,
+            "strength": preset.default_strength,
+            "size": preset.default_size,
             "variations": 1,
         }
 
     def _chosen_product(self):
         slug = self.data.get("product") if self.is_bound else self.initial.get("product")
-        if hasattr(slug, "slug"):
-            return slug
+        if slug is not None and hasattr(slug, "pk"):
+            return slug  # a product row given as initial data
         if not slug or not isinstance(slug, str):
             return None
-        return self.fields["product"].queryset.filter(slug=slug).first()
+        return host().get_product(slug=slug)
+
+    @cached_property
+    def product_choices(self) -> list:
+        """The host's products, described (``ProductInfo``), for the product picker."""
+        return host().product_infos(products())
 
     @property
     def colors(self) -> list:
-        return list(self.chosen_product.base_colors.all()) if self.chosen_product else []
+        """The chosen product's base colours (``BaseColor``: name, hex)."""
+        return list(self.chosen_info.base_colors) if self.chosen_info else []
 
     def selected_color(self) -> str:
         value = self["base_color"].value() or ""
@@ -156,6 +237,7 @@ class StudioForm(forms.Form):
             "steps": data.get("steps"),
             "guidance_scale": data.get("guidance_scale"),
             "seed": data.get("seed"),
+            "size": data.get("size"),
             "variations": data.get("variations"),
         }
 

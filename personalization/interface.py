@@ -12,6 +12,11 @@ What a host does with the plugin, in one place:
 
 Names that are classes or models are loaded on first use (PEP 562), so importing this module from a
 host's ``models.py`` loads nothing else. docs/PLUGIN.md has a complete minimal host.
+
+The brand guides app (``brand_guides``) is part of the plugin: the names a host needs from it (its
+models, the admin scoping mixins, the image upload field, the colour validator) are here too. The
+project's API toolkit (error bodies, idempotency, parsers, the token view) is ``apikit``, a shared
+app that is not part of the plugin: a host imports it directly.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ def submit_design(**fields) -> GenerationRequest:
 
 
 def cancel_design(*, generation: GenerationRequest) -> GenerationRequest:
+    """Cancel a design request: a queued one at once, a running one within one denoising step.
+    Raises ``InvalidTransition`` for a request that is already finished."""
     from .services import generation_request_cancel
 
     return generation_request_cancel(generation=generation)
@@ -69,6 +76,14 @@ def freeze_design(*, order_line, image: GenerationImage) -> LineDesign:
     return line_design_create(order_line=order_line, image=image)
 
 
+def preset_for_product(product) -> str:
+    """The name of the model preset a product's designs are made with: the product's own choice
+    (``ProductInfo.model_preset``), else its brand's, else ``DEFAULT_PRESET``."""
+    from .selectors import preset_for_product as preset_for
+
+    return preset_for(product).name
+
+
 # --- visitors ---------------------------------------------------------------------------------
 
 
@@ -86,6 +101,69 @@ def visitor_key(request) -> str:
     return key(request)
 
 
+# --- products: print areas and mockups ------------------------------------------------------------
+
+
+def print_area_spec(area):
+    """The print area of a ``PrintArea`` (or of a ``ProductInfo``) as the print and mockup code take
+    it: ``.pixel_size()`` is the print file's size. Raises ValueError for an area that cannot be
+    printed (no size, no room inside the margins)."""
+    from .conditioning import print_area_spec as spec
+
+    return spec(area)
+
+
+def draw_template(
+    product_type: str, category_slug: str, size: tuple[int, int] = (800, 800), *, mark_print_area: bool = True
+):
+    """A neutral product template picture (RGBA) for a product type and category, and its print box
+    ``(left, top, width, height)`` as fractions: what a host without product photos uses as a mockup
+    template. ``mark_print_area`` outlines the box with the dashed guide that compositing removes."""
+    from .mockups import draw_template as draw
+
+    return draw(product_type, category_slug, size, mark_print_area=mark_print_area)
+
+
+# --- brands and the brand-scoped admin (brand_guides) --------------------------------------------
+
+
+def sees_all_brands(user) -> bool:
+    """Whether this user works on every brand (a superuser); everyone else is scoped to the brands
+    they manage."""
+    from brand_guides.access import sees_all_brands as sees_all
+
+    return sees_all(user)
+
+
+def scope_q(user, brand_path):
+    """A ``Q`` of the rows reachable from any of ``brand_path`` (a lookup path, or several, to a
+    brand) whose brand this user manages; for a host admin's ``get_queryset``."""
+    from brand_guides.admin_scoping import scope_q as scoped
+
+    return scoped(user, brand_path)
+
+
+def swatch(hex_value: str, *, title: str = "") -> str:
+    """Admin HTML: a small coloured square followed by the hex code ("-" when empty)."""
+    from brand_guides.admin import swatch as one
+
+    return one(hex_value, title=title)
+
+
+def swatches(colors) -> str:
+    """Admin HTML: a row of small squares, one per (name, hex) pair."""
+    from brand_guides.admin import swatches as row
+
+    return row(colors)
+
+
+def thumbnail(file_field, *, size: int = 64) -> str:
+    """Admin HTML: an <img> preview of an image field, or a dash when empty."""
+    from brand_guides.admin import thumbnail as preview
+
+    return preview(file_field, size=size)
+
+
 # --- names loaded on first use ------------------------------------------------------------------
 
 _LAZY = {
@@ -93,7 +171,30 @@ _LAZY = {
     "GenerationRequest": "personalization.models",
     "GenerationImage": "personalization.models",
     "LineDesign": "personalization.models",
+    "Brand": "brand_guides.models",
+    "MaterialPreset": "brand_guides.models",
+    "PaletteColor": "brand_guides.models",
+    "StylePreset": "brand_guides.models",
+    "Typography": "brand_guides.models",
+    # errors
     "QuotaExceeded": "personalization.services",
+    "InvalidTransition": "personalization.services",
+    # model fields and validators of a host's models (the same objects, so migrations name the
+    # defining module and never change)
+    "AllowedImageField": "brand_guides.uploads",
+    "hex_color_validator": "brand_guides.validators",
+    # the brand-scoped admin: mixins for a host's ModelAdmin and inlines, and the owner's permissions
+    "BrandScopedAdminMixin": "brand_guides.admin_scoping",
+    "ScopedInlineMixin": "brand_guides.admin_scoping",
+    "OWNER_ALL": "brand_guides.admin",
+    # API: the counter-backed throttle bases (a subclass sets ``scope``, rated in
+    # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]) and the public material serializer
+    "CounterThrottle": "personalization.api.throttles",
+    "AccountThrottle": "personalization.api.throttles",
+    "ClientAddressThrottle": "personalization.api.throttles",
+    "MaterialSerializer": "brand_guides.api.serializers",
+    # the view of customer files (local private storage): a host routes /private-media/<path:name> to it
+    "private_file": "personalization.files",
 }
 
 
@@ -117,9 +218,17 @@ __all__ = [
     "ProductInfo",
     "cancel_design",
     "designs_for",
+    "draw_template",
     "freeze_design",
     "order_refusal",
+    "preset_for_product",
+    "print_area_spec",
+    "scope_q",
+    "sees_all_brands",
     "submit_design",
+    "swatch",
+    "swatches",
+    "thumbnail",
     "visitor_key",
     "visitor_session_key",
     *_LAZY,

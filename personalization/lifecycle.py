@@ -1,14 +1,18 @@
-"""The worker's side of the request state machine: claim, heartbeat, finish, fail, sweep.
+"""The request state machine: claim, heartbeat, finish, fail, cancel, sweep.
 
 Every transition is a compare-and-set UPDATE on the row's status, so a task delivered twice, a
 cancel racing a worker, or two workers racing for a row all resolve in the database. A failure on
 the shop's side (``REFUNDED_CODES``) gives back the daily quota the request was charged, once.
 
     queued --claim--> running --succeed--> succeeded
-      ^                  |  \\--fail------> failed
-      |                  |   \\-cancel----> cancelled
-      |                  |   \\-reject----> rejected (unsafe output, text in the picture)
-      \\---sweep (lease expired, attempts left)   (no attempts left: failed "worker_lost")
+      |  ^               |  \\--fail------> failed
+      |  |               |   \\-cancel----> cancelled (by the worker, after cancel_requested)
+      |  |               |   \\-reject----> rejected (unsafe output, text in the picture)
+      |  \\---sweep (lease expired, attempts left)   (no attempts left: failed "worker_lost")
+      \\--cancel (the customer)--> cancelled
+
+The customer's cancel (``generation_cancel``) cancels a queued request at once and only sets
+``cancel_requested`` on a running one.
 """
 
 import logging
@@ -64,7 +68,9 @@ def generation_claim_next(*, worker: str) -> GenerationRequest | None:
 
 
 def compatible_waiting(*, first: GenerationRequest, limit_images: int) -> list:
-    """Queued requests that can share first's pipeline call (dynamic batching), oldest first."""
+    """Queued requests that can share first's pipeline call (dynamic batching), oldest first: the same
+    model preset and weights (one pipeline), size, steps and guidance, no reference image, and the same
+    LoRA (and scale)."""
     if first.reference_image or limit_images <= first.variations:
         return []
     lora = first.brand.lora_weights.name or ""
@@ -72,6 +78,7 @@ def compatible_waiting(*, first: GenerationRequest, limit_images: int) -> list:
         GenerationRequest.objects.filter(
             status=Status.QUEUED,
             cancel_requested=False,
+            preset=first.preset,
             model_name=first.model_name,
             width=first.width,
             height=first.height,
@@ -186,6 +193,22 @@ def generation_reject(*, request_id, worker: str, code: str, message: str) -> bo
             error_code=code,
             error_message=message,
         )
+    )
+
+
+def generation_cancel(*, request_id) -> bool:
+    """The customer's cancel: a queued request is cancelled at once; a running one gets
+    ``cancel_requested`` (its worker stops within one step and calls ``generation_mark_cancelled``).
+    False when the request is already finished (nothing changed)."""
+    if GenerationRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
+        status=Status.CANCELLED,
+        finished_at=timezone.now(),
+        error_code="cancelled",
+        error_message="Cancelled by the customer.",
+    ):
+        return True
+    return bool(
+        GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING).update(cancel_requested=True)
     )
 
 

@@ -17,10 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from rest_framework.settings import api_settings
 
 from .models import UsageCounter
 
@@ -162,3 +164,58 @@ def purge_expired(*, at: datetime | None = None) -> int:
     """Delete the rows of windows that have ended; returns how many."""
     deleted, _ = UsageCounter.objects.filter(expires_at__lte=at or now()).delete()
     return deleted
+
+
+# --- rates (DRF's DEFAULT_THROTTLE_RATES) and the submit limits ----------------------------------
+
+GENERATION_SUBMIT_USER_SCOPE = "generation_submit_user"
+GENERATION_SUBMIT_IP_SCOPE = "generation_submit_ip"
+
+
+def scope_rate(scope: str) -> str | None:
+    """The rate of ``scope`` in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``, read at each call (so a
+    deploy's or a test's settings always apply). A scope without a rate is a configuration error."""
+    try:
+        return api_settings.DEFAULT_THROTTLE_RATES[scope]
+    except KeyError:
+        raise ImproperlyConfigured(f"No throttle rate set for the {scope!r} scope") from None
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's rate syntax: "30/min" -> (30, 60); the period's first letter (s, m, h, d) counts."""
+    number, period = rate.split("/")
+    return int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.strip()[0]]
+
+
+def rate_limit(*, scope: str, subject: str) -> Limit | None:
+    """The limit of ``scope`` (its DRF rate, e.g. "30/min") for one subject; None if the rate is None."""
+    rate = scope_rate(scope)
+    if rate is None:
+        return None
+    number, window = parse_rate(rate)
+    return Limit(key=f"rate:{scope}:{subject}", limit=number, window=window)
+
+
+def ip_subject(address: str | None) -> str:
+    return f"ip:{subject_hash(address or '')}"
+
+
+def account_subject(*, user, visitor: str | None, address: str | None) -> str:
+    """Who a per-account limit counts: the account, else the anonymous visitor, else the address."""
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    if visitor:
+        return f"visitor:{subject_hash(visitor)}"
+    return ip_subject(address)
+
+
+def generation_submit_limits(*, user, visitor: str | None, address: str | None) -> list[Limit]:
+    """The studio's and the API's submit limits: per account (or visitor) and per client address."""
+    found = [
+        rate_limit(
+            scope=GENERATION_SUBMIT_USER_SCOPE,
+            subject=account_subject(user=user, visitor=visitor, address=address),
+        ),
+        rate_limit(scope=GENERATION_SUBMIT_IP_SCOPE, subject=ip_subject(address)),
+    ]
+    return [limit for limit in found if limit is not None]

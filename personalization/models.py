@@ -5,11 +5,26 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from . import presets
 from .storage import get_private_storage, line_prefix, request_prefix
 
-# Host models, named in settings like AUTH_USER_MODEL (read when models load, as Django does).
-PRODUCT_MODEL = getattr(settings, "PERSONALIZATION", {}).get("PRODUCT_MODEL", "shop.Product")
-ORDER_LINE_MODEL = getattr(settings, "PERSONALIZATION", {}).get("ORDER_LINE_MODEL", "shop.OrderLine")
+# The widest ranges any model preset allows: the database constraints below (one source, presets.py).
+ENVELOPE = presets.ENVELOPE
+
+
+def _host_model(key: str) -> str:
+    """The host model named in settings ("app_label.ModelName", read when models load, as Django
+    does for AUTH_USER_MODEL). There is no default: unset or malformed, the relation points at a
+    placeholder that exists nowhere, so models still load and ``manage.py check`` says what to set
+    (personalization.E001 / E002, personalization/checks.py)."""
+    label = (getattr(settings, "PERSONALIZATION", None) or {}).get(key)
+    if isinstance(label, str) and label.count(".") == 1 and all(label.split(".")):
+        return label
+    return f"personalization.{key.title().replace('_', '')}NotSet"  # e.g. ProductModelNotSet
+
+
+PRODUCT_MODEL = _host_model("PRODUCT_MODEL")
+ORDER_LINE_MODEL = _host_model("ORDER_LINE_MODEL")
 
 
 def reference_upload_to(instance: "GenerationRequest", filename: str) -> str:
@@ -80,9 +95,18 @@ class GenerationRequest(models.Model):
         upload_to=reference_upload_to, storage=get_private_storage, max_length=255, db_index=True, blank=True
     )
     reference_sha256 = models.CharField(max_length=64, blank=True)
-    strength = models.FloatField(default=0.6, validators=[MinValueValidator(0.05), MaxValueValidator(1)])
+    strength = models.FloatField(
+        default=0.6,
+        validators=[MinValueValidator(ENVELOPE.min_strength), MaxValueValidator(ENVELOPE.max_strength)],
+    )
 
-    # Generation parameters.
+    # Generation parameters (together: the request's Recipe, see ``recipe``).
+    preset = models.CharField(
+        max_length=20,
+        choices=presets.CHOICES,
+        default="sd21",
+        help_text="The model preset it was made with (personalization.presets).",
+    )
     steps = models.PositiveSmallIntegerField(default=25)
     guidance_scale = models.FloatField(default=7.5)
     seed = models.BigIntegerField(help_text="Seed of the first variation; variation i uses seed + i.")
@@ -138,21 +162,35 @@ class GenerationRequest(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="genreq_status_created")]
         constraints = [
-            models.CheckConstraint(condition=Q(steps__gte=1) & Q(steps__lte=150), name="genreq_steps_range"),
             models.CheckConstraint(
-                condition=Q(guidance_scale__gte=0) & Q(guidance_scale__lte=30), name="genreq_guidance_range"
+                condition=Q(steps__gte=ENVELOPE.min_steps) & Q(steps__lte=ENVELOPE.max_steps),
+                name="genreq_steps_range",
             ),
             models.CheckConstraint(
-                condition=Q(variations__gte=1) & Q(variations__lte=8), name="genreq_variations_range"
+                condition=Q(guidance_scale__gte=ENVELOPE.min_guidance)
+                & Q(guidance_scale__lte=ENVELOPE.max_guidance),
+                name="genreq_guidance_range",
             ),
             models.CheckConstraint(
-                condition=Q(strength__gt=0) & Q(strength__lte=1), name="genreq_strength_range"
+                condition=Q(variations__gte=1) & Q(variations__lte=ENVELOPE.max_variations),
+                name="genreq_variations_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(strength__gte=ENVELOPE.min_strength) & Q(strength__lte=ENVELOPE.max_strength),
+                name="genreq_strength_range",
             ),
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)),
                 name="genreq_rating_1_5",
             ),
-            models.CheckConstraint(condition=Q(width__gte=64) & Q(height__gte=64), name="genreq_size_min"),
+            models.CheckConstraint(
+                condition=Q(width__gte=ENVELOPE.min_size) & Q(height__gte=ENVELOPE.min_size),
+                name="genreq_size_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(width__lte=ENVELOPE.max_size) & Q(height__lte=ENVELOPE.max_size),
+                name="genreq_size_max",
+            ),
             models.CheckConstraint(condition=Q(seed__gte=0), name="genreq_seed_gte_0"),
             models.CheckConstraint(
                 condition=Q(progress_step__lte=models.F("progress_total")) | Q(progress_total=0),
@@ -180,6 +218,31 @@ class GenerationRequest(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def recipe(self):
+        """The request's :class:`personalization.recipe.Recipe`, read from its columns (the brand's
+        LoRA as the brand has it now, as the worker applies it)."""
+        from .recipe import Recipe
+
+        brand = self.brand
+        lora = (brand.lora_weights.name or "") if brand is not None else ""
+        return Recipe(
+            preset=self.preset,
+            model=self.model_name,
+            prompt=self.optimized_prompt,
+            negative_prompt=self.negative_prompt,
+            seed=self.seed,
+            variations=self.variations,
+            steps=self.steps,
+            guidance_scale=float(self.guidance_scale),
+            width=self.width,
+            height=self.height,
+            strength=float(self.strength) if self.reference_sha256 else None,
+            reference_sha256=self.reference_sha256,
+            lora=lora,
+            lora_scale=float(brand.lora_scale) if lora else 1.0,
+        )
 
 
 def image_upload_to(instance: "GenerationImage", filename: str) -> str:
@@ -292,6 +355,18 @@ class LineDesign(models.Model):
     )
     model_name = models.CharField(max_length=300)
     scheduler_name = models.CharField(max_length=120)
+    preset = models.CharField(
+        max_length=20,
+        choices=presets.CHOICES,
+        default="sd21",
+        help_text="The model preset the design was made with.",
+    )
+    recipe = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The design's Recipe when ordered (personalization.recipe.Recipe.as_dict(): this "
+        "variation's seed, one variation).",
+    )
     brand_name = models.CharField(max_length=120)
     brand_palette = models.JSONField(default=list, blank=True)
     material_name = models.CharField(max_length=80, blank=True)
@@ -309,30 +384,6 @@ class LineDesign(models.Model):
 
     def __str__(self) -> str:
         return f"Design for {self.order_line} (seed {self.seed})"
-
-
-class IdempotencyKey(models.Model):
-    """A stored API response for an ``Idempotency-Key`` header, per user."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
-    )
-    key = models.CharField(max_length=255)
-    scope = models.CharField(max_length=60)
-    request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    response_headers = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key}"
 
 
 class UsageCounter(models.Model):

@@ -11,7 +11,9 @@ from brand_guides.uploads import ALLOWED_FORMATS
 from . import mockups, quality
 from .conditioning import logo_spec, palette_specs, print_area_spec
 from .engine.metadata import png_bytes
+from .hosts import ProductInfo
 from .models import GenerationImage, GenerationRequest
+from .selectors import request_product_info
 from .storage import private_storage, request_prefix, store_bytes
 
 # Live previews are stored as this many colour cells per side, blurred: no shape, text or skin detail
@@ -46,17 +48,19 @@ def harmonized(image: Image.Image, req: GenerationRequest) -> Image.Image:
     return quality.harmonize(image, palette_specs(req.brand))
 
 
-def _template(product) -> tuple[Image.Image, tuple[float, float, float, float]]:
-    if product.mockup_template:
-        with product.mockup_template.open("rb") as fh:
+def _template(info: ProductInfo) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """The host's product picture and its print box, or one drawn for the product type."""
+    if info.mockup_template:
+        with info.mockup_template.open("rb") as fh:
             template = Image.open(fh, formats=ALLOWED_FORMATS)  # no other Pillow plugin
             template.load()
-        return template.convert("RGBA"), product.mockup_box
-    return mockups.draw_template(product.product_type, product.category.slug)
+        return template.convert("RGBA"), tuple(info.mockup_box)
+    return mockups.draw_template(info.product_type, info.category_slug)
 
 
 def render_mockup(image: Image.Image, req: GenerationRequest) -> Image.Image:
-    template, box = _template(req.product)
+    info = request_product_info(req)
+    template, box = _template(info)
     finish = req.material.finish if req.material else "matte"
     reflectance = req.material.reflectance if req.material else 0.1
     result = mockups.composite(
@@ -67,7 +71,7 @@ def render_mockup(image: Image.Image, req: GenerationRequest) -> Image.Image:
         finish=finish,
         reflectance=reflectance,
         logo=logo_spec(req.brand),
-        print_area=print_area_spec(req.product),
+        print_area=print_area_spec(info),
     )
     return result[0] if isinstance(result, tuple) else result
 
@@ -90,19 +94,10 @@ def store_variation(
     seconds: float,
     safety: dict | None = None,
 ) -> GenerationImage:
-    design = png_bytes(
-        image,
-        prompt=req.optimized_prompt,
-        negative_prompt=req.negative_prompt,
-        seed=seed,
-        steps=req.steps,
-        guidance_scale=req.guidance_scale,
-        scheduler=req.scheduler_name,
-        model=req.model_name,
-        width=req.width,
-        height=req.height,
-        extra={"request": str(req.pk), "variation": str(index)},
-    )
+    # The request's recipe at this variation's seed (a re-seed's own), plus where it belongs.
+    parameters = req.recipe.png_parameters(seed=seed)
+    parameters["extra"] = {**parameters["extra"], "request": str(req.pk), "variation": str(index)}
+    design = png_bytes(image, **parameters)
     image_name = store_bytes(image_key(req, index, "design.png"), design)
     mockup_name = store_bytes(image_key(req, index, "mockup.png"), _png(render_mockup(image, req)))
     variation, _ = GenerationImage.objects.update_or_create(

@@ -32,6 +32,8 @@ SCHEDULERS = {
 }
 PREDICTION_TYPES = ("v_prediction", "epsilon")
 SIZE_MULTIPLE = 64
+# The sizes any preset may make (the engine's own limits, engine/options.size_ok: multiples of 8).
+MIN_SIZE, MAX_SIZE = 64, 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,13 @@ class Preset:
         if not self.sizes:
             found.append("sizes is empty")
         for size in self.sizes:
-            if not isinstance(size, int) or isinstance(size, bool) or size % 8 or not 64 <= size <= 2048:
-                found.append(f"size {size!r} is not a multiple of 8 between 64 and 2048")
+            if (
+                not isinstance(size, int)
+                or isinstance(size, bool)
+                or size % 8
+                or not MIN_SIZE <= size <= MAX_SIZE
+            ):
+                found.append(f"size {size!r} is not a multiple of 8 between {MIN_SIZE} and {MAX_SIZE}")
         if self.default_size not in self.sizes:
             found.append(f"default_size {self.default_size} is not one of sizes {list(self.sizes)}")
         for low, high, default, label in (
@@ -200,6 +207,54 @@ OVERRIDABLE = frozenset(
 CHOICES = [(name, preset.label) for name, preset in BUILT_IN.items()]
 
 
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The widest values any built-in preset allows: the database's CheckConstraints on a
+    GenerationRequest (personalization.models) are these, and PRESET_OVERRIDES may not go past them."""
+
+    min_steps: int
+    max_steps: int
+    min_guidance: float
+    max_guidance: float
+    min_strength: float
+    max_strength: float
+    max_variations: int
+    min_size: int = MIN_SIZE
+    max_size: int = MAX_SIZE
+
+
+def _envelope(presets) -> Envelope:
+    presets = list(presets)
+    return Envelope(
+        min_steps=min(p.min_steps for p in presets),
+        max_steps=max(p.max_steps for p in presets),
+        min_guidance=min(p.min_guidance for p in presets),
+        max_guidance=max(p.max_guidance for p in presets),
+        min_strength=min(p.min_strength for p in presets),
+        max_strength=max(p.max_strength for p in presets),
+        max_variations=max(p.max_variations for p in presets),
+    )
+
+
+ENVELOPE = _envelope(BUILT_IN.values())
+
+
+def envelope_problems(preset: Preset) -> list[str]:
+    """What in ``preset`` lies outside ENVELOPE (what the database accepts)."""
+    e, found = ENVELOPE, []
+    for label, low, high, floor, ceiling in (
+        ("steps", preset.min_steps, preset.max_steps, e.min_steps, e.max_steps),
+        ("guidance", preset.min_guidance, preset.max_guidance, e.min_guidance, e.max_guidance),
+        ("strength", preset.min_strength, preset.max_strength, e.min_strength, e.max_strength),
+        ("variations", 1, preset.max_variations, 1, e.max_variations),
+    ):
+        if low < floor or high > ceiling:
+            found.append(
+                f"{label} {low:g}..{high:g} goes past {floor:g}..{ceiling:g}, what any preset allows"
+            )
+    return found
+
+
 class UnknownPreset(KeyError):
     pass
 
@@ -208,9 +263,32 @@ def names() -> tuple[str, ...]:
     return tuple(BUILT_IN)
 
 
+# The global range settings that presets replaced, and the preset field each became.
+REPLACED_SETTINGS = {
+    "DEFAULT_STEPS": "default_steps",
+    "MIN_STEPS": "min_steps",
+    "MAX_STEPS": "max_steps",
+    "DEFAULT_GUIDANCE": "default_guidance",
+    "MIN_GUIDANCE": "min_guidance",
+    "MAX_GUIDANCE": "max_guidance",
+    "SIZES": "sizes",
+    "DEFAULT_SIZE": "default_size",
+    "MAX_VARIATIONS": "max_variations",
+    "DEFAULT_STRENGTH": "default_strength",
+}
+
+
 def override_problems() -> list[str]:
-    """What is wrong in PERSONALIZATION["PRESET_OVERRIDES"] and DEFAULT_PRESET (for the system check)."""
+    """What is wrong in PERSONALIZATION["PRESET_OVERRIDES"] and DEFAULT_PRESET (for the system check),
+    and any range setting that presets replaced (so a shop's old setting is not silently ignored)."""
+    from django.conf import settings
+
     found = []
+    for old in sorted(set(getattr(settings, "PERSONALIZATION", None) or {}) & set(REPLACED_SETTINGS)):
+        found.append(
+            f"PERSONALIZATION[{old!r}] is no longer read: ranges and defaults belong to the model "
+            f'presets; set PRESET_OVERRIDES = {{"<preset>": {{"{REPLACED_SETTINGS[old]}": ...}}}} instead'
+        )
     overrides = conf.PRESET_OVERRIDES or {}
     if not isinstance(overrides, dict):
         return ["PRESET_OVERRIDES must be a dict {preset name: {field: value}}"]
@@ -224,7 +302,8 @@ def override_problems() -> list[str]:
         if unknown := sorted(set(changes) - OVERRIDABLE):
             found.append(f"PRESET_OVERRIDES[{name!r}]: cannot override {', '.join(unknown)}")
             continue
-        found += [f"PRESET_OVERRIDES[{name!r}]: {p}" for p in _apply(BUILT_IN[name], changes).problems()]
+        changed = _apply(BUILT_IN[name], changes)
+        found += [f"PRESET_OVERRIDES[{name!r}]: {p}" for p in changed.problems() + envelope_problems(changed)]
     if conf.DEFAULT_PRESET not in BUILT_IN:
         found.append(f"DEFAULT_PRESET {conf.DEFAULT_PRESET!r} is not one of {', '.join(BUILT_IN)}")
     return found
@@ -264,6 +343,20 @@ def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Preset))
 
 
+def lora_problem(name: str | None) -> str:
+    """Why a brand with LoRA weights cannot use preset ``name`` ("" : the default preset), or ""."""
+    try:
+        preset = get(name or None)
+    except UnknownPreset:
+        return ""
+    if preset.lora:
+        return ""
+    return (
+        f"{preset.label} cannot apply a brand's LoRA weights: choose another model preset, or remove "
+        "the LoRA file."
+    )
+
+
 def choose(*, product_preset: str = "", brand_preset: str = "") -> Preset:
     """The preset a product is generated with: the product's own choice (the host adapter's
     ``ProductInfo.model_preset``), else its brand's (``Brand.model_preset``), else DEFAULT_PRESET.
@@ -272,3 +365,14 @@ def choose(*, product_preset: str = "", brand_preset: str = "") -> Preset:
         if name and name in BUILT_IN:
             return get(name)
     return get(None)
+
+
+def _offer_to_brands() -> None:
+    """Hand the presets to brand_guides (Brand.model_preset's choices and its LoRA check), which
+    does not import this plugin (brand_guides/model_presets.py)."""
+    from brand_guides import model_presets
+
+    model_presets.register(choices=CHOICES, lora_problem=lora_problem)
+
+
+_offer_to_brands()

@@ -12,7 +12,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from personalization.specs import BrandSpec, MaterialSpec, ProductSpec, StyleSpec, normalize_category_slug
+from personalization.product_types import (
+    CATEGORIES,
+    GENERIC,
+    PRODUCT_TYPES,
+    Placement,
+    category_default,
+    known,
+    type_key,
+)
+from personalization.specs import BrandSpec, MaterialSpec, ProductSpec, StyleSpec
 from personalization.tokens import estimate_tokens
 
 CLIP_MAX_TOKENS = 75  # 77 positions minus the start and end tokens
@@ -22,131 +31,13 @@ PHOTOGRAPHY_SUFFIX = "product photography with natural lighting"
 PALETTE_ROLE_ORDER = ("primary", "secondary", "accent", "background")
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
-    noun: str  # how the product is named in the prompt: "coffee mug"
-    phrase: str  # where and how the design sits on it: "panoramic wraparound design"
-    verb: str = "printed on"
-
-
-# Keys are normalised product types (lowercase, spaces; see _product_key).
+# Views of the one product-type table (product_types.py), which the mockup outlines share.
 PRODUCT_PLACEMENTS: dict[str, Placement] = {
-    # apparel
-    "t shirt": Placement("t-shirt", "centered chest print"),
-    "tee": Placement("t-shirt", "centered chest print"),
-    "tshirt": Placement("t-shirt", "centered chest print"),
-    "tank top": Placement("tank top", "centered chest print"),
-    "hoodie": Placement("hoodie", "centered chest print"),
-    "sweatshirt": Placement("sweatshirt", "centered chest print"),
-    "jacket": Placement("jacket", "large back print"),
-    "cap": Placement("cap", "embroidered-look front panel design"),
-    "baseball cap": Placement("baseball cap", "embroidered-look front panel design"),
-    "hat": Placement("hat", "embroidered-look front panel design"),
-    "beanie": Placement("beanie", "embroidered-look cuff patch design"),
-    "socks": Placement("socks", "repeating all-over sock pattern"),
-    "leggings": Placement("leggings", "seamless all-over print"),
-    # accessories
-    "mug": Placement("coffee mug", "panoramic wraparound design"),
-    "coffee mug": Placement("coffee mug", "panoramic wraparound design"),
-    "tote bag": Placement("tote bag", "centered bag print"),
-    "tote": Placement("tote bag", "centered bag print"),
-    "backpack": Placement("backpack", "front pocket panel print"),
-    "keychain": Placement("keychain", "small bold emblem design"),
-    "scarf": Placement("scarf", "all-over scarf print"),
-    "umbrella": Placement("umbrella", "repeating canopy pattern"),
-    "wallet": Placement("wallet", "compact front panel design"),
-    # home decor
-    "cushion": Placement("throw pillow", "all-over pillow print"),
-    "pillow": Placement("throw pillow", "all-over pillow print"),
-    "throw pillow": Placement("throw pillow", "all-over pillow print"),
-    "canvas": Placement("canvas print", "gallery-wrapped canvas art"),
-    "canvas print": Placement("canvas print", "gallery-wrapped canvas art"),
-    "poster": Placement("poster", "full-bleed wall art print"),
-    "blanket": Placement("blanket", "all-over blanket print"),
-    "wall clock": Placement("wall clock", "circular clock face design"),
-    "rug": Placement("rug", "all-over rug pattern"),
-    # electronics cases
-    "phone case": Placement("phone case", "full-bleed phone case artwork"),
-    "laptop sleeve": Placement("laptop sleeve", "full-bleed sleeve artwork"),
-    "tablet case": Placement("tablet case", "full-bleed case artwork"),
-    "earbuds case": Placement("earbuds case", "compact wraparound case artwork"),
-    # footwear
-    "sneaker": Placement("sneakers", "side panel sneaker artwork"),
-    "sneakers": Placement("sneakers", "side panel sneaker artwork"),
-    "shoes": Placement("shoes", "side panel shoe artwork"),
-    "slippers": Placement("slippers", "cozy top panel print"),
-    "flip flops": Placement("flip-flops", "footbed and strap print"),
-    # stationery
-    "notebook": Placement("notebook", "full-cover notebook design"),
-    "journal": Placement("journal", "full-cover journal design"),
-    "planner": Placement("planner", "full-cover planner design"),
-    "greeting card": Placement("greeting card", "front card illustration"),
-    "postcard": Placement("postcard", "full-bleed postcard illustration"),
-    "sticker": Placement("sticker", "die-cut sticker design with a clean border"),
-    "bookmark": Placement("bookmark", "tall narrow bookmark design"),
-    # jewelry
-    "pendant": Placement("pendant", "fine engraved medallion design", "engraved on"),
-    "necklace": Placement("necklace pendant", "fine engraved medallion design", "engraved on"),
-    "bracelet": Placement("bracelet", "delicate band engraving", "engraved on"),
-    "ring": Placement("ring", "wrap-around band engraving", "engraved on"),
-    "earrings": Placement("earrings", "small symmetrical charm design", "engraved on"),
-    "charm": Placement("charm", "small engraved charm design", "engraved on"),
-    # sports equipment
-    "water bottle": Placement("water bottle", "vertical wraparound bottle design"),
-    "yoga mat": Placement("yoga mat", "full-length mat print"),
-    "basketball": Placement("basketball", "panel graphic following the ball seams"),
-    "football": Placement("football", "panel graphic following the ball seams"),
-    "skateboard": Placement("skateboard deck", "full-length deck graphic"),
-    "gym bag": Placement("gym bag", "side panel bag print"),
-    "towel": Placement("sports towel", "all-over towel print"),
-    # automotive accessories
-    "car sunshade": Placement("windshield sunshade", "full-width sunshade print"),
-    "sunshade": Placement("windshield sunshade", "full-width sunshade print"),
-    "car seat cover": Placement("car seat cover", "seat back panel print"),
-    "seat cover": Placement("car seat cover", "seat back panel print"),
-    "air freshener": Placement("air freshener", "small die-cut hanging design"),
-    "license plate frame": Placement("license plate frame", "narrow border band design"),
-    "floor mat": Placement("car floor mat", "durable full-surface mat print"),
-    "steering wheel cover": Placement("steering wheel cover", "repeating band pattern"),
-    # pet products
-    "pet bowl": Placement("pet bowl", "wraparound bowl design"),
-    "dog bowl": Placement("dog bowl", "wraparound bowl design"),
-    "dog bandana": Placement("dog bandana", "triangle bandana print"),
-    "bandana": Placement("pet bandana", "triangle bandana print"),
-    "pet bed": Placement("pet bed", "all-over cushion print"),
-    "collar": Placement("pet collar", "repeating band pattern"),
-    "pet tag": Placement("pet ID tag", "small engraved emblem", "engraved on"),
-    # kitchen items
-    "apron": Placement("apron", "centered bib print"),
-    "cutting board": Placement("cutting board", "laser-engraved board design", "engraved on"),
-    "tea towel": Placement("tea towel", "all-over towel print"),
-    "coaster": Placement("coaster", "round coaster design"),
-    "plate": Placement("plate", "center plate illustration"),
-    # garden accessories
-    "garden flag": Placement("garden flag", "vertical flag banner design"),
-    "plant pot": Placement("plant pot", "wraparound pot design"),
-    "planter": Placement("planter", "wraparound pot design"),
-    "garden stone": Placement("garden stepping stone", "weatherproof stone design"),
-    "bird feeder": Placement("bird feeder", "weatherproof wraparound design"),
-    "watering can": Placement("watering can", "side panel design"),
+    key: row.placement for key, row in PRODUCT_TYPES.items() if row.placement is not None
 }
-
 # Used when the product type is unknown: the product's own type names it, the category places it.
-CATEGORY_DEFAULTS: dict[str, Placement] = {
-    "apparel": Placement("garment", "centered front print"),
-    "accessories": Placement("accessory", "centered product print"),
-    "home-decor": Placement("home decor piece", "decorative wall art design"),
-    "electronics-cases": Placement("device case", "full-bleed case artwork"),
-    "footwear": Placement("shoes", "side panel shoe artwork"),
-    "stationery": Placement("stationery", "front cover design"),
-    "jewelry": Placement("jewelry piece", "fine engraved design", "engraved on"),
-    "sports-equipment": Placement("sports gear", "bold sporty graphic"),
-    "automotive-accessories": Placement("car accessory", "bold automotive graphic"),
-    "pet-products": Placement("pet accessory", "playful pet product print"),
-    "kitchen-items": Placement("kitchen item", "clean kitchenware design"),
-    "garden-accessories": Placement("garden accessory", "weatherproof outdoor print"),
-}
-GENERIC_PLACEMENT = Placement("product", "centered product print")
+CATEGORY_DEFAULTS: dict[str, Placement] = {slug: row.placement for slug, row in CATEGORIES.items()}
+GENERIC_PLACEMENT = GENERIC.placement
 
 PAIRED_NOUNS = frozenset({"sneakers", "shoes", "slippers", "flip-flops", "socks", "earrings", "leggings"})
 
@@ -170,18 +61,12 @@ class BuiltPrompts:
     warnings: tuple[str, ...] = ()
 
 
-def _product_key(product_type: str) -> str:
-    return " ".join(re.sub(r"[-_/]+", " ", product_type.lower()).split())
-
-
 def placement_for(product_type: str, category_slug: str) -> Placement:
     """The placement of a product type; unknown types keep their own name with the category default."""
-    key = _product_key(product_type)
-    for candidate in (key, key.removesuffix("s"), key.removesuffix("es")):
-        if candidate in PRODUCT_PLACEMENTS:
-            return PRODUCT_PLACEMENTS[candidate]
-    default = CATEGORY_DEFAULTS.get(normalize_category_slug(category_slug), GENERIC_PLACEMENT)
-    if key:
+    if found := known(product_type, "placement"):
+        return found
+    default = category_default(category_slug).placement
+    if type_key(product_type):
         return Placement(product_type.strip().lower(), default.phrase, default.verb)
     return default
 

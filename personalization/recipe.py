@@ -158,8 +158,9 @@ class Recipe:
 # --- building and validating (the one place) -----------------------------------------------------
 
 
-def _number(value, *, label: str, low: float, high: float, integer: bool) -> tuple[Any, str]:
-    """(number, "") or (None, message)."""
+def parse_number(value, *, label: str, low: float, high: float, integer: bool) -> tuple[Any, str]:
+    """(number, "") or (None, message): ``value`` (a number or a string) as a finite number between
+    ``low`` and ``high`` (a whole one when ``integer``), with the customer's message when it is not."""
     if isinstance(value, bool):
         return None, f"Enter a number for {label}."
     try:
@@ -260,7 +261,7 @@ def build(
     errors: dict[str, str] = {}
 
     def number(name, value, default, *, label, low, high, integer):
-        parsed, message = _number(
+        parsed, message = parse_number(
             default if _blank(value) else value, label=label, low=low, high=high, integer=integer
         )
         if message:

@@ -2,10 +2,41 @@
 
 from django.db.models import Avg, F, QuerySet
 
+from .hosts import ProductInfo, host
 from .models import GenerationRequest
 
 Status = GenerationRequest.Status
 DEFAULT_SECONDS_PER_STEP = 0.25
+
+
+# --- the host's products ------------------------------------------------------------------------
+
+
+def request_product_info(generation: GenerationRequest) -> ProductInfo:
+    """The host adapter's description of a request's product, asked once per request object (the
+    worker renders several mockups of one request; a template shows its product name many times)."""
+    info = getattr(generation, "_product_info", None)
+    if info is None or info.pk != generation.product_id:
+        info = generation._product_info = host().product_info(generation.product)
+    return info
+
+
+def attach_product_infos(generations) -> list[GenerationRequest]:
+    """The generations as a list, each with its product's description attached (one
+    ``product_infos`` call for the distinct products, so a gallery page asks the host once)."""
+    generations = list(generations)
+    products = {g.product_id: g.product for g in generations}
+    infos = {info.pk: info for info in host().product_infos(list(products.values()))}
+    for generation in generations:
+        generation._product_info = infos[generation.product_id]
+    return generations
+
+
+def product_infos_by_pk(product_ids) -> dict:
+    """pk -> ProductInfo of the host's products with these keys, published or not (reports)."""
+    model = GenerationRequest._meta.get_field("product").related_model
+    rows = model._default_manager.filter(pk__in=list(product_ids))
+    return {info.pk: info for info in host().product_infos(rows)}
 
 
 def generations_for(*, user=None, session_key: str | None = None) -> QuerySet[GenerationRequest]:
@@ -70,8 +101,10 @@ def category_report(*, since=None, until=None, requests=None) -> list[dict]:
     """The paper's Table 2 from stored requests, one row per product category: requests, average
     generation time (s, succeeded and not answered from cache), average brand consistency (0-100,
     over generated images) and average customer rating (1-5). Rows sorted by category name.
-    ``requests``: the rows to count (default all; the admin passes a shop owner's brands' rows)."""
-    from django.db.models import Count, DurationField, ExpressionWrapper, Q
+    ``requests``: the rows to count (default all; the admin passes a shop owner's brands' rows).
+    The category of each product is the host adapter's (``ProductInfo.category_name``): sums are
+    taken per product in the database and added up per category here."""
+    from django.db.models import Count, DurationField, ExpressionWrapper, Q, Sum
 
     from .models import GenerationImage
 
@@ -80,44 +113,87 @@ def category_report(*, since=None, until=None, requests=None) -> list[dict]:
         requests = requests.filter(created_at__gte=since)
     if until is not None:
         requests = requests.filter(created_at__lt=until)
-    key = "product__category__name"
     duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
     timed = Q(status=Status.SUCCEEDED, cache_source=None, started_at__isnull=False, finished_at__isnull=False)
-    rows = {
-        row[key]: row
-        for row in requests.values(key).annotate(
+    per_product = list(
+        requests.order_by()
+        .values("product")
+        .annotate(
             requests=Count("pk"),
             succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
             rejected=Count("pk", filter=Q(status=Status.REJECTED)),
-            avg_duration=Avg(duration, filter=timed),
-            avg_rating=Avg("rating"),
+            duration_sum=Sum(duration, filter=timed),
+            timed=Count("pk", filter=timed),
+            rating_sum=Sum("rating"),
             ratings=Count("rating"),
         )
-    }
-    scores = {
-        row["request__" + key]: row["avg"]
-        for row in GenerationImage.objects.filter(request__in=requests, brand_consistency__isnull=False)
-        .values("request__" + key)
-        .annotate(avg=Avg("brand_consistency"))
-    }
+    )
+    score_rows = (
+        GenerationImage.objects.filter(request__in=requests, brand_consistency__isnull=False)
+        .order_by()
+        .values("request__product")
+        .annotate(total=Sum("brand_consistency"), count=Count("pk"))
+    )
+    infos = product_infos_by_pk(row["product"] for row in per_product)
+
+    def category_of(product_id) -> str:
+        info = infos.get(product_id)
+        return info.category_name if info is not None and info.category_name else ""
+
+    names = ("requests", "succeeded", "rejected", "timed", "rating_sum", "ratings")
+    rows: dict[str, dict] = {}
+    for row in per_product:
+        total = rows.setdefault(category_of(row["product"]), dict.fromkeys(names, 0) | {"seconds": 0.0})
+        for name in names:
+            total[name] += row[name] or 0
+        total["seconds"] += _seconds(row["duration_sum"]) or 0.0
+    scores: dict[str, list[float]] = {}
+    for row in score_rows:
+        pair = scores.setdefault(category_of(row["request__product"]), [0.0, 0])
+        pair[0] += row["total"]
+        pair[1] += row["count"]
+
     report = []
-    for category in sorted(rows, key=lambda c: c or ""):
+    for category in sorted(rows):
         row = rows[category]
-        seconds = row["avg_duration"]
-        if seconds is not None and hasattr(seconds, "total_seconds"):
-            seconds = seconds.total_seconds()
-        elif seconds is not None:
-            seconds = float(seconds) / 1e6
+        score = scores.get(category)
         report.append(
             {
                 "category": category or "(none)",
                 "requests": row["requests"],
                 "succeeded": row["succeeded"],
                 "rejected": row["rejected"],
-                "avg_generation_seconds": None if seconds is None else round(seconds, 2),
-                "avg_brand_consistency": None if scores.get(category) is None else round(scores[category], 1),
-                "avg_rating": None if row["avg_rating"] is None else round(row["avg_rating"], 2),
+                "avg_generation_seconds": round(row["seconds"] / row["timed"], 2) if row["timed"] else None,
+                "avg_brand_consistency": round(score[0] / score[1], 1) if score and score[1] else None,
+                "avg_rating": round(row["rating_sum"] / row["ratings"], 2) if row["ratings"] else None,
                 "ratings": row["ratings"],
             }
         )
     return report
+
+
+def _seconds(duration) -> float | None:
+    """A database duration (timedelta, or microseconds on backends without a duration type)."""
+    if duration is None:
+        return None
+    return duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration) / 1e6
+
+
+def preset_for_product(product, *, info=None):
+    """The model preset (``presets.Preset``) a product is generated with: the product's own choice
+    (the host adapter's ``ProductInfo.model_preset``), else its brand's ``model_preset``, else
+    ``DEFAULT_PRESET``. ``info``: the product's ProductInfo when the caller has it already."""
+    from brand_guides.models import Brand
+
+    from . import presets
+    from .hosts import product_info
+
+    if product is None:
+        return presets.choose()
+    info = info if info is not None else product_info(product)
+    brand_preset = ""
+    if info.brand_id is not None:
+        brand_preset = (
+            Brand.objects.filter(pk=info.brand_id).values_list("model_preset", flat=True).first() or ""
+        )
+    return presets.choose(product_preset=info.model_preset, brand_preset=brand_preset)

@@ -3,8 +3,7 @@ all go through these functions, so every rule (limits, policy, quotas) is writte
 
 import hashlib
 import io
-import math
-import secrets
+from dataclasses import replace
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
@@ -13,18 +12,20 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from brand_guides import uploads
+from brand_guides.models import Brand
 from brand_guides.selectors import preset_offered_for
 
-from . import limits, policy
+from . import limits, policy, presets
 from .conditioning import brand_spec, material_spec, product_spec, style_spec, token_counter
 from .conf import conf
-from .engine import rules as engine_rules
+from .hosts import host
+from .lifecycle import generation_cancel
 from .models import GenerationImage, GenerationRequest
 from .prompting import build_prompts
+from .recipe import RecipeInvalid, parse_number
+from .recipe import build as build_recipe
+from .selectors import request_product_info
 
-MAX_SEED = 2**32 - 1
-# The engine's scheduler (personalization.engine.core.SCHEDULER_NAME; a test keeps them equal).
-SCHEDULER_NAME = "DPMSolverMultistepScheduler (DPM++ 2M)"
 Status = GenerationRequest.Status
 
 
@@ -40,25 +41,6 @@ class InvalidTransition(Exception):
 
 
 # --- submitting -------------------------------------------------------------------------------
-
-
-def _number(value, *, field: str, label: str, low: float, high: float, integer: bool, errors: dict):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        errors[field] = f"Enter a number for {label}."
-        return None
-    if not math.isfinite(number):
-        errors[field] = f"{label.capitalize()} must be a finite number."
-        return None
-    if integer and number != int(number):
-        errors[field] = f"{label.capitalize()} must be a whole number."
-        return None
-    if not low <= number <= high:
-        shown = (int(low), int(high)) if integer else (low, high)
-        errors[field] = f"{label.capitalize()} must be between {shown[0]} and {shown[1]}."
-        return None
-    return int(number) if integer else number
 
 
 def _read_reference(upload) -> tuple[bytes, str]:
@@ -131,132 +113,35 @@ def _charge_quota(*, quota: list[limits.Limit]) -> list[dict]:
     return [charge.as_json() for charge in outcome.charges]
 
 
-# --- the engine's rules, checked at submit -------------------------------------------------------
-
-
-def _fewest_steps(strength: float) -> int:
-    """The fewest steps that leave img2img at least one denoising step at this strength."""
-    steps = max(1, math.ceil(1 / strength))
-    return steps if int(steps * strength) >= 1 else steps + 1
-
-
-def _least_strength(steps: int) -> float:
-    """The least strength (in hundredths) that leaves img2img at least one step at these steps."""
-    hundredths = math.ceil(100 / steps)
-    while int(steps * (hundredths / 100)) < 1:  # the engine's own arithmetic (rules.JOB_RULES)
-        hundredths += 1
-    return min(1.0, hundredths / 100)
-
-
-def _img2img_steps_message(job) -> str:
-    return (
-        f"With a reference image, steps × strength must be at least 1 ({job.steps} × {job.strength:g} "
-        f"leaves no step to run): use at least {_fewest_steps(job.strength)} steps, or a strength of "
-        f"at least {_least_strength(job.steps):g}."
-    )
-
-
-# Every rule of personalization/engine/rules.py (JOB_RULES), as the request field it is about and the
-# customer's message. A test checks there is one entry per rule and that each is caught here.
-ENGINE_RULE_ERRORS = {
-    "text": ("description", lambda job: "Describe your design in words."),
-    "seeds_present": ("variations", lambda job: "Ask for at least one variation."),
-    "seed_range": ("seed", lambda job: f"Seed must be a whole number between 0 and {MAX_SEED}."),
-    "size": (
-        "size",
-        lambda job: (
-            f"{job.width} px is not a size the generator can make: sizes are multiples of 8 "
-            "from 64 to 2048 px."
-        ),
-    ),
-    "steps": (
-        "steps",
-        lambda job: f"Steps must be between {engine_rules.MIN_STEPS} and {engine_rules.MAX_STEPS}.",
-    ),
-    "guidance": (
-        "guidance_scale",
-        lambda job: f"Guidance must be between {engine_rules.MIN_GUIDANCE} and {engine_rules.MAX_GUIDANCE}.",
-    ),
-    "strength": ("strength", lambda job: "Strength must be more than 0 and at most 1."),
-    "img2img_steps": ("steps", _img2img_steps_message),
-    "lora_file": (
-        "product",
-        lambda job: (
-            "This product cannot be personalized right now (its brand's style file is missing). "
-            "Please try again later."
-        ),
-    ),
-}
-
-
-def generation_job(
-    *,
-    product,
-    description,
-    seed: int,
-    variations: int,
-    steps: int,
-    guidance_scale: float,
-    size: int,
-    strength: float,
-    reference_png: bytes | None,
-) -> engine_rules.Job:
-    """The engine Job a request with these values becomes in the worker (worker.job_for), with the
-    customer's description standing in for the built prompt and the brand's LoRA by storage name."""
-    brand = getattr(product, "brand", None)
-    lora = brand.lora_weights if brand is not None else None
-    return engine_rules.Job(
-        prompt=description,
-        negative_prompt="",
-        seeds=[seed + index for index in range(variations)],
-        steps=steps,
-        guidance_scale=guidance_scale,
-        width=size,
-        height=size,
-        reference_image=(
-            Image.open(io.BytesIO(reference_png), formats=["PNG"]) if reference_png is not None else None
-        ),
-        strength=strength,
-        lora_path=lora.name if lora else None,
-        lora_scale=brand.lora_scale if brand is not None else 1.0,
-    )
-
-
-def _engine_rule_errors(*, product, errors: dict, **values) -> dict[str, str]:
-    """Field -> message for every engine rule these request values break (none already reported)."""
-    job = generation_job(product=product, **values)
-    brand = getattr(product, "brand", None)
-    storage_has = brand.lora_weights.storage.exists if brand is not None else (lambda name: False)
-    found: dict[str, str] = {}
-    for rule in engine_rules.problems(job, file_exists=storage_has):
-        if rule.name in ENGINE_RULE_ERRORS:
-            field, message = ENGINE_RULE_ERRORS[rule.name]
-            text = message(job)
-        else:  # a rule added to the engine without its entry above: still refused, in its own words
-            field, text = NON_FIELD_ERRORS, rule.explain(job)
-        if field not in errors and field not in found:
-            found[field] = text
-    return found
-
-
-def cache_key_for(req: GenerationRequest) -> str:
-    parts = [
-        str(conf.MODEL),
-        req.optimized_prompt,
-        req.negative_prompt,
-        str(req.product_id),
-        req.base_color_hex.lower(),
-        str(req.material_id),
-        str(req.brand_id),
-        f"{req.steps}",
-        f"{req.guidance_scale:.4f}",
-        f"{req.width}x{req.height}",
-        f"{req.seed}",
-        f"{req.variations}",
-        req.reference_sha256,
-        f"{req.strength:.4f}" if req.reference_sha256 else "",
-    ]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+def _product_choice(*, product, base_color, material, style, errors: dict):
+    """What the host adapter says of the chosen product (``ProductInfo``, asked once), the chosen
+    base colour and the product's brand; an error under its field for whatever the product does not
+    offer. (None, None, None) without a product."""
+    if product is None:
+        errors["product"] = "Choose a product from the catalogue."
+        return None, None, None
+    info = host().product_info(product)
+    if not info.is_published:
+        errors["product"] = "Choose a product from the catalogue."
+    brand = Brand.objects.filter(pk=info.brand_id).first() if info.brand_id is not None else None
+    if brand is None:
+        errors.setdefault("product", f"{info.name} cannot be personalized: it belongs to no brand.")
+    color = info.base_color(base_color)
+    if color is None:
+        names = ", ".join(c.name for c in info.base_colors)
+        errors["base_color"] = f"Choose one of this product's colours: {names}."
+    # A preset with a brand is that brand's own: offered for its products only.
+    if material is not None and (
+        (info.material_ids and material.pk not in info.material_ids)
+        or not preset_offered_for(material, brand_id=info.brand_id)
+    ):
+        errors["material"] = f"{info.name} is not made in {material.name}."
+    if style is not None and (
+        (info.style_ids and style.pk not in info.style_ids)
+        or not preset_offered_for(style, brand_id=info.brand_id)
+    ):
+        errors["style"] = f"The {style.name} style is not offered for {info.name}."
+    return info, color, brand
 
 
 def generation_request_create(
@@ -285,69 +170,8 @@ def generation_request_create(
     earlier request (same model, prompts, parameters, seeds, reference) is answered from its images.
     """
     errors: dict[str, str] = {}
-    if product is None or not getattr(product, "is_published", True):
-        errors["product"] = "Choose a product from the catalogue."
-    color = None
-    if product is not None:
-        wanted = (base_color or "").strip().casefold()
-        color = next((c for c in product.base_colors.all() if c.name.casefold() == wanted), None)
-        if color is None:
-            names = ", ".join(c.name for c in product.base_colors.all())
-            errors["base_color"] = f"Choose one of this product's colours: {names}."
-        allowed = list(product.allowed_materials.all())
-        if material is not None and allowed and material not in allowed:
-            errors["material"] = f"{product.name} is not made in {material.name}."
-        # A preset with a brand is that brand's own: offered for its products only.
-        if material is not None and not preset_offered_for(material, brand_id=product.brand_id):
-            errors["material"] = f"{product.name} is not made in {material.name}."
-        if style is not None and not preset_offered_for(style, brand_id=product.brand_id):
-            errors["style"] = f"The {style.name} style is not offered for {product.name}."
-    steps = _number(
-        conf.DEFAULT_STEPS if steps in (None, "") else steps,
-        field="steps",
-        label="steps",
-        low=conf.MIN_STEPS,
-        high=conf.MAX_STEPS,
-        integer=True,
-        errors=errors,
-    )
-    guidance_scale = _number(
-        conf.DEFAULT_GUIDANCE if guidance_scale in (None, "") else guidance_scale,
-        field="guidance_scale",
-        label="guidance",
-        low=conf.MIN_GUIDANCE,
-        high=conf.MAX_GUIDANCE,
-        integer=False,
-        errors=errors,
-    )
-    variations = _number(
-        1 if variations in (None, "") else variations,
-        field="variations",
-        label="variations",
-        low=1,
-        high=conf.MAX_VARIATIONS,
-        integer=True,
-        errors=errors,
-    )
-    if seed not in (None, ""):
-        seed = _number(seed, field="seed", label="seed", low=0, high=MAX_SEED, integer=True, errors=errors)
-    else:
-        seed = secrets.randbelow(MAX_SEED + 1)
-    size = conf.DEFAULT_SIZE if size in (None, "") else size
-    sizes = tuple(conf.SIZES)
-    size = _number(
-        size, field="size", label="size", low=min(sizes), high=max(sizes), integer=True, errors=errors
-    )
-    if size is not None and size not in sizes:
-        errors["size"] = f"Size must be one of {', '.join(map(str, sizes))}."
-    strength = _number(
-        conf.DEFAULT_STRENGTH if strength in (None, "") else strength,
-        field="strength",
-        label="strength",
-        low=0.05,
-        high=1.0,
-        integer=False,
-        errors=errors,
+    info, color, brand = _product_choice(
+        product=product, base_color=base_color, material=material, style=style, errors=errors
     )
     try:
         description = policy.validate_description(description or "", max_length=conf.DESCRIPTION_MAX_LENGTH)
@@ -359,36 +183,47 @@ def generation_request_create(
             reference = _read_reference(reference_image)
         except ValidationError as exc:
             errors.update({k: v[0] for k, v in exc.message_dict.items()})
-    if not errors.keys() & {"steps", "guidance_scale", "variations", "seed", "size", "strength"}:
-        errors.update(
-            _engine_rule_errors(
-                product=product,
-                description=description,
-                seed=seed,
-                variations=variations,
-                steps=steps,
-                guidance_scale=guidance_scale,
-                size=size,
-                strength=strength,
-                reference_png=reference[0] if reference is not None else None,
-                errors=errors,
-            )
+    # The generation itself: validated once, against the product's model preset and the engine's rules.
+    preset = presets.choose(
+        product_preset=info.model_preset if info is not None else "",
+        brand_preset=brand.model_preset if brand is not None else "",
+    )
+    lora = brand.lora_weights.name if brand is not None and brand.lora_weights else ""
+    recipe = None
+    try:
+        recipe = build_recipe(
+            preset=preset,
+            prompt=description,
+            seed=seed,
+            variations=variations,
+            steps=steps,
+            guidance_scale=guidance_scale,
+            size=size,
+            strength=strength,
+            reference_png=reference[0] if reference is not None else None,
+            reference_sha256=reference[1] if reference is not None else "",
+            lora=lora,
+            lora_scale=brand.lora_scale if lora else 1.0,
+            lora_exists=brand.lora_weights.storage.exists if lora else None,
         )
+    except RecipeInvalid as exc:
+        for field, message in exc.errors.items():
+            errors.setdefault(NON_FIELD_ERRORS if field == "__all__" else field, message)
     if errors:
         raise ValidationError(errors)
 
     quota = _quota_limits(customer=customer, session_key=session_key, client_ip=client_ip)
     _check_quota(quota=quota)
 
-    brand = product.brand
     built = build_prompts(
-        product=product_spec(product, base_color_name=color.name, base_color_hex=color.hex),
+        product=product_spec(info, base_color_name=color.name, base_color_hex=color.hex),
         description=description,
         style=style_spec(style),
         material=material_spec(material),
         brand=brand_spec(brand),
         token_counter=token_counter(),
     )
+    recipe = recipe.with_prompts(built.prompt, built.negative_prompt)
     req = GenerationRequest(
         customer=customer if customer is not None and customer.is_authenticated else None,
         session_key=session_key or "",
@@ -399,21 +234,23 @@ def generation_request_create(
         material=material,
         style=style,
         description=description,
-        strength=strength,
-        steps=steps,
-        guidance_scale=guidance_scale,
-        seed=seed,
-        variations=variations,
-        width=size,
-        height=size,
-        model_name=str(conf.MODEL),
-        scheduler_name=SCHEDULER_NAME,
-        optimized_prompt=built.prompt,
-        negative_prompt=built.negative_prompt,
-        progress_total=steps,
+        # The row's columns are the recipe's (GenerationRequest.recipe reads them back).
+        preset=recipe.preset,
+        # Without a reference image the strength is unused: the column keeps the preset's default.
+        strength=recipe.strength if recipe.strength is not None else preset.default_strength,
+        steps=recipe.steps,
+        guidance_scale=recipe.guidance_scale,
+        seed=recipe.seed,
+        variations=recipe.variations,
+        width=recipe.width,
+        height=recipe.height,
+        model_name=recipe.model,
+        scheduler_name=recipe.scheduler,
+        optimized_prompt=recipe.prompt,
+        negative_prompt=recipe.negative_prompt,
+        reference_sha256=recipe.reference_sha256,
+        progress_total=recipe.steps,
     )
-    if reference is not None:
-        req.reference_sha256 = reference[1]
 
     # Only the customer's words are policed: merchant-written negatives ("nsfw", ...) must not
     # reject every request. A protected name with the "review" outcome holds the request instead.
@@ -425,7 +262,10 @@ def generation_request_create(
         req.error_code = refusals[0].code
         req.error_message = " ".join(dict.fromkeys(v.message for v in refusals))
         req.finished_at = timezone.now()
-    req.cache_key = cache_key_for(req)
+    # What else decides the stored pictures: the mockup's product, colour and material, the brand.
+    req.cache_key = recipe.cache_key(
+        str(req.product_id), req.base_color_hex.lower(), str(req.material_id), str(req.brand_id)
+    )
 
     with transaction.atomic():
         # Charged when accepted (queued, held, or answered from the cache); a policy rejection is free.
@@ -513,18 +353,9 @@ def _text_read_breaks_policy(source: GenerationRequest, *, brand) -> bool:
 
 
 def generation_request_cancel(*, generation: GenerationRequest) -> GenerationRequest:
-    """Queued: cancelled at once. Running: the worker stops within one step and marks it cancelled."""
-    now = timezone.now()
-    updated = GenerationRequest.objects.filter(pk=generation.pk, status=Status.QUEUED).update(
-        status=Status.CANCELLED,
-        finished_at=now,
-        error_code="cancelled",
-        error_message="Cancelled by the customer.",
-    )
-    if not updated:
-        updated = GenerationRequest.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-            cancel_requested=True
-        )
+    """Queued: cancelled at once. Running: the worker stops within one step and marks it cancelled
+    (``lifecycle.generation_cancel``). The caller has checked that the customer owns it."""
+    updated = generation_cancel(request_id=generation.pk)
     generation.refresh_from_db()
     if not updated:
         raise InvalidTransition(
@@ -534,10 +365,9 @@ def generation_request_cancel(*, generation: GenerationRequest) -> GenerationReq
 
 
 def generation_request_rate(*, generation: GenerationRequest, rating) -> GenerationRequest:
-    errors: dict[str, str] = {}
-    value = _number(rating, field="rating", label="rating", low=1, high=5, integer=True, errors=errors)
-    if errors:
-        raise ValidationError(errors)
+    value, message = parse_number(rating, label="rating", low=1, high=5, integer=True)
+    if message:
+        raise ValidationError({"rating": message})
     if generation.status != Status.SUCCEEDED:
         raise InvalidTransition("Only finished designs can be rated.")
     generation.rating = value
@@ -562,14 +392,9 @@ def _copy_file(source, target, name: str) -> None:
         target.save(name, ContentFile(fh.read()), save=False)
 
 
-def _print_area_dict(product) -> dict:
-    return {
-        "width_mm": product.print_width_mm,
-        "height_mm": product.print_height_mm,
-        "dpi": product.print_dpi,
-        "min_dpi": product.min_dpi,
-        "safe_margin_mm": product.safe_margin_mm,
-    }
+def _print_area_dict(info) -> dict:
+    """The product's print area as the host describes it now (``ProductInfo``), frozen as JSON."""
+    return info.print_area.as_dict()
 
 
 def line_design_create(*, order_line, image: GenerationImage):
@@ -598,6 +423,9 @@ def line_design_create(*, order_line, image: GenerationImage):
         strength=req.strength if req.reference_sha256 else None,
         model_name=req.model_name,
         scheduler_name=req.scheduler_name,
+        preset=req.preset,
+        # The chosen variation alone: its own seed (a re-seed's too), one variation.
+        recipe=replace(req.recipe, seed=image.seed, variations=1).as_dict(),
         brand_name=req.brand.name,
         brand_palette=[{"name": c.name, "hex": c.hex, "role": c.role} for c in req.brand.palette.all()],
         material_name=req.material.name if req.material else "",
@@ -605,7 +433,7 @@ def line_design_create(*, order_line, image: GenerationImage):
         base_color_name=req.base_color_name,
         base_color_hex=req.base_color_hex,
         brand_consistency=image.brand_consistency,
-        print_area=_print_area_dict(req.product),
+        print_area=_print_area_dict(request_product_info(req)),
     )
     _copy_file(image.image, design.image, "design.png")
     _copy_file(image.mockup, design.mockup, "mockup.png")
@@ -615,43 +443,4 @@ def line_design_create(*, order_line, image: GenerationImage):
     from .queue import enqueue_print_file
 
     transaction.on_commit(lambda: enqueue_print_file(design.pk))
-    return design
-
-
-def line_design_render_print_file(*, design_id: int):
-    """Render (or re-render) the print-ready file of an ordered design: the print area's physical
-    size at its DPI plus bleed, sRGB, DPI in the file; warnings stored (e.g. low effective DPI).
-    Upscaled with Lanczos, or with the diffusers upscaler named by PRINT_UPSCALER (worker only)."""
-    from .models import LineDesign
-    from .printing import print_file
-    from .specs import PrintAreaSpec
-    from .storage import line_prefix, store_bytes
-
-    design = LineDesign.objects.get(pk=design_id)
-    area = design.print_area
-    with design.image.open("rb") as fh:
-        image = Image.open(fh, formats=["PNG"])  # written by the worker as PNG
-        image.load()
-    upscaler = None
-    if conf.PRINT_UPSCALER:
-        from .engine.upscale import diffusers_upscaler  # torch: only in the GPU worker
-
-        upscaler = diffusers_upscaler(
-            conf.PRINT_UPSCALER, device=conf.DEVICE, dtype=conf.DTYPE, steps=conf.PRINT_UPSCALER_STEPS
-        )
-    result = print_file(
-        design=image.convert("RGB"),
-        print_area=PrintAreaSpec(
-            width_mm=area["width_mm"],
-            height_mm=area["height_mm"],
-            dpi=area["dpi"],
-            safe_margin_mm=area.get("safe_margin_mm", 0),
-            min_dpi=area.get("min_dpi", 150),
-        ),
-        bleed_mm=conf.PRINT_BLEED_MM,
-        upscaler=upscaler,
-    )
-    design.print_file.name = store_bytes(f"{line_prefix(design.order_line_id)}/print.png", result.png_bytes)
-    design.print_warnings = list(result.warnings)
-    design.save(update_fields=["print_file", "print_warnings"])
     return design

@@ -14,7 +14,7 @@ def sweep() -> dict:
 
 
 def print_file_render(design_id: int) -> str:
-    from .services import line_design_render_print_file
+    from .print_jobs import line_design_render_print_file
 
     design = line_design_render_print_file(design_id=design_id)
     return design.print_file.name

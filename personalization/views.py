@@ -1,7 +1,8 @@
 """The storefront's personalization studio: thin views over services and selectors.
 
-Pages and their htmx fragments share templates: a template extends ``base.html`` for a full page
-and ``personalization/_fragment.html`` when ``request.htmx`` asks for just the part it swaps.
+Pages and their htmx fragments share templates: a template extends ``personalization/base.html``
+(the one template a host overrides) for a full page and ``personalization/_fragment.html`` when
+``request.htmx`` asks for just the part it swaps.
 """
 
 from django.core.exceptions import ValidationError
@@ -12,11 +13,16 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
 from . import limits
-from .api.throttles import generation_submit_limits
-from .forms import StudioForm
+from .forms import PRESET_FIELDS, StudioForm
 from .models import GenerationRequest
 from .review import images_visible
-from .selectors import eta_seconds, generations_for, queue_position
+from .selectors import (
+    attach_product_infos,
+    eta_seconds,
+    generations_for,
+    queue_position,
+    request_product_info,
+)
 from .services import (
     InvalidTransition,
     QuotaExceeded,
@@ -31,7 +37,9 @@ GALLERY_PAGE_SIZE = 24
 
 
 def _base(request) -> str:
-    return "personalization/_fragment.html" if request.htmx else "base.html"
+    """The template a page extends: the plugin's base (which a host overrides) for a full page,
+    just the ``content`` block for an htmx request."""
+    return "personalization/_fragment.html" if request.htmx else "personalization/base.html"
 
 
 def _own_generations(request):
@@ -50,7 +58,7 @@ def _submit_throttled(request) -> int | None:
     """Take one unit of the submit limits the API has too (its rates; per account or visitor, and
     per client address): None when allowed, else the seconds to wait."""
     outcome = limits.take_all(
-        limits=generation_submit_limits(
+        limits=limits.generation_submit_limits(
             user=request.user, visitor=visitor_key(request), address=client_ip(request)
         )
     )
@@ -93,7 +101,7 @@ def _job_response(request, generation: GenerationRequest, *, status: int | None 
 
 def _initial_from(generation: GenerationRequest) -> dict:
     return {
-        "product": generation.product.slug,
+        "product": request_product_info(generation).slug,
         "base_color": generation.base_color_name,
         "description": generation.description,
         "style": generation.style.slug if generation.style else "",
@@ -102,6 +110,7 @@ def _initial_from(generation: GenerationRequest) -> dict:
         "steps": generation.steps,
         "guidance_scale": generation.guidance_scale,
         "seed": generation.seed,
+        "size": generation.width,
         "variations": generation.variations,
     }
 
@@ -159,9 +168,15 @@ def _studio_submit(request) -> HttpResponse:
 
 @require_GET
 def product_fields(request):
-    """The fields that follow the product (base colour, material), for hx-get on product change."""
+    """The fields that follow the product, for hx-get on product change: base colour, material and
+    style (swapped in place) and the model preset's sliders (``#preset-fields``, swapped out of
+    band). The sliders keep the customer's values when the new product has the same preset
+    (``current_preset``, sent with them), else they start at the new preset's defaults."""
     form = StudioForm(initial={"product": request.GET.get("product", "")})
-    return render(request, "personalization/_product_fields.html", {"form": form})
+    if request.GET.get("current_preset") == form.preset.name:
+        form.initial.update({name: request.GET[name] for name in PRESET_FIELDS if request.GET.get(name)})
+    context = {"form": form, "preset_swap": True}
+    return render(request, "personalization/_product_fields.html", context)
 
 
 @require_GET
@@ -249,4 +264,5 @@ def job_rate(request, pk):
 @require_GET
 def gallery(request):
     page = Paginator(_own_generations(request), GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = attach_product_infos(page.object_list)  # the host is asked once per page
     return render(request, "personalization/gallery.html", {"page": page})

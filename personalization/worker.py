@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from PIL import Image
 
-from . import lifecycle, postprocess, review, safety
+from . import lifecycle, postprocess, presets, review, safety
 from .conf import conf
 from .engine.options import check_size
 from .models import GenerationRequest
@@ -52,11 +52,16 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def engine():
+def engine(preset_name: str | None = None):
+    """The process's Engine for model preset `preset_name` (None: DEFAULT_PRESET), on that preset's
+    weights (presets.model_for: PERSONALIZATION["MODELS"][name]). One Engine, so one pipeline, per
+    preset in use; each is loaded on its first generation."""
     from .engine.core import get_engine
 
+    name = preset_name or conf.DEFAULT_PRESET
     return get_engine(
-        str(conf.MODEL),
+        presets.model_for(name),
+        preset=name,
         device=conf.DEVICE,
         dtype=conf.DTYPE,
         compile=conf.COMPILE,
@@ -65,8 +70,10 @@ def engine():
     )
 
 
-def warmup_shapes() -> list[tuple[int, int, int]]:
-    """conf.WARMUP_SHAPES as (width, height, images); with COMPILE on and none given, each size at 1."""
+def warmup_shapes(preset_name: str | None = None) -> list[tuple[int, int, int]]:
+    """conf.WARMUP_SHAPES as (width, height, images); with COMPILE on and none given, each size of the
+    preset (None: DEFAULT_PRESET) at 1 image. Given a preset, only the shapes that preset can make
+    (width and height among its sizes)."""
     shapes = []
     for shape in conf.WARMUP_SHAPES:
         try:
@@ -87,7 +94,10 @@ def warmup_shapes() -> list[tuple[int, int, int]]:
             )
         shapes.append((width, height, images))
     if not shapes and conf.COMPILE:
-        shapes = [(size, size, 1) for size in conf.SIZES]
+        shapes = [(size, size, 1) for size in presets.get(preset_name).sizes]
+    elif preset_name is not None:
+        sizes = presets.get(preset_name).sizes
+        shapes = [shape for shape in shapes if shape[0] in sizes and shape[1] in sizes]
     return shapes
 
 
@@ -101,7 +111,28 @@ def check_settings() -> None:
         options.check_attention(conf.ATTENTION)
     except ValueError as exc:
         raise ImproperlyConfigured(f"PERSONALIZATION: {exc}") from None
+    models = conf.MODELS or {}
+    if not isinstance(models, dict):
+        raise ImproperlyConfigured(
+            "PERSONALIZATION['MODELS'] must be a dict {preset name: hub id or local directory}"
+        )
+    if unknown := sorted(set(models) - set(presets.BUILT_IN)):
+        raise ImproperlyConfigured(
+            f"PERSONALIZATION['MODELS']: unknown preset(s) {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(presets.BUILT_IN)})"
+        )
+    if conf.DEFAULT_PRESET not in presets.BUILT_IN:
+        known = ", ".join(presets.BUILT_IN)
+        raise ImproperlyConfigured(
+            f"PERSONALIZATION['DEFAULT_PRESET'] {conf.DEFAULT_PRESET!r} is not one of {known}"
+        )
     warmup_shapes()
+
+
+def models_in_use() -> dict[str, str]:
+    """{preset name: where its weights are}, the default preset first (for the worker's banner)."""
+    names = [conf.DEFAULT_PRESET, *(name for name in presets.BUILT_IN if name != conf.DEFAULT_PRESET)]
+    return {name: presets.model_for(name) for name in names}
 
 
 def check_safety() -> None:
@@ -110,13 +141,21 @@ def check_safety() -> None:
     safety.check_available()
 
 
-def ensure_loaded():
-    """Load the pipeline and run the warm-up shapes (each once per process); return the pipeline."""
-    eng = engine()
+def ensure_loaded(preset_name: str | None = None):
+    """Load the pipeline of a preset (None: DEFAULT_PRESET) and run its warm-up shapes (each once
+    per process); return the pipeline. The worker loads the default preset before it claims any
+    work, and another preset before it claims a request of that preset."""
+    eng = engine(preset_name)
     started = time.monotonic()
-    if ran := eng.warm_up(warmup_shapes()):
-        logger.info("warmed up %s in %.1f s", ran, time.monotonic() - started)
+    if ran := eng.warm_up(warmup_shapes(eng.preset.name)):
+        logger.info("%s: warmed up %s in %.1f s", eng.preset.name, ran, time.monotonic() - started)
     return eng.pipeline
+
+
+def _preset_of(request_id) -> str | None:
+    """The preset of a queued request (None: no such request, or no preset recorded)."""
+    name = GenerationRequest.objects.filter(pk=request_id).values_list("preset", flat=True).first()
+    return name if name in presets.BUILT_IN else None
 
 
 def _local_path(field) -> str:
@@ -134,27 +173,16 @@ def _local_path(field) -> str:
 
 
 def job_for(req: GenerationRequest, *, seeds: list[int] | None = None):
-    from .engine.core import Job
-
+    """The engine Job of a request: its Recipe (``req.recipe``) with the reference picture and the
+    brand's LoRA file made local; ``seeds`` replaces the recipe's (a re-seed)."""
+    recipe = req.recipe
     reference = None
-    if req.reference_image:
+    if recipe.is_img2img and req.reference_image:
         with req.reference_image.open("rb") as fh:
             reference = Image.open(fh, formats=["PNG"])  # stored by submit as PNG
             reference.load()
-    brand = req.brand
-    return Job(
-        prompt=req.optimized_prompt,
-        negative_prompt=req.negative_prompt,
-        seeds=seeds if seeds is not None else [req.seed + i for i in range(req.variations)],
-        steps=req.steps,
-        guidance_scale=req.guidance_scale,
-        width=req.width,
-        height=req.height,
-        reference_image=reference,
-        strength=req.strength,
-        lora_path=_local_path(brand.lora_weights) if brand.lora_weights else None,
-        lora_scale=brand.lora_scale,
-    )
+    lora_path = _local_path(req.brand.lora_weights) if recipe.lora else None
+    return recipe.job(reference_image=reference, lora_path=lora_path, seeds=seeds)
 
 
 def reseed(seed: int, index: int) -> int:
@@ -241,6 +269,11 @@ def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2)."""
     worker = worker_name()
     ensure_loaded()  # load the model before claiming: loading time never eats into a lease
+    if (preset_name := _preset_of(request_id)) not in (None, conf.DEFAULT_PRESET):
+        try:
+            ensure_loaded(preset_name)  # likewise the preset of the request this task is for
+        except Exception:  # e.g. weights of another kind: the batch fails below, in the customer's words
+            logger.exception("the model of preset %s could not be loaded", preset_name)
     try:
         safety.get_checker()  # likewise the safety check; if it cannot load, the claim fails the work
     except safety.SafetyUnavailable as exc:
@@ -276,7 +309,10 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
     progress = _Progress(batch, worker)
     started = time.monotonic()
     try:
-        eng = engine()
+        # The batch shares its preset (lifecycle.compatible_waiting batches one model's requests). A
+        # preset not loaded yet (the task was for another request) loads here, its leases kept alive.
+        ensure_loaded(batch[0].preset)
+        eng = engine(batch[0].preset)
         results = eng.generate([job_for(req) for req in batch], on_step=progress)
     except GenerationCancelled:
         return f"cancelled {len(progress.cancelled)}"

@@ -8,10 +8,14 @@ export DEBUG="${DEBUG:-1}"
 PORT="${PORT:-8000}"
 
 $PY manage.py migrate --no-input -v0
-if [[ -z "${PERSONALIZATION_MODEL:-}" ]]; then
-  echo "PERSONALIZATION_MODEL is unset: using the DEMO MODEL (random weights, pictures are noise)."
-  [[ -f var/models/tiny-sd21/model_index.json ]] || $PY manage.py build_tiny_pipeline var/models/tiny-sd21
-fi
+# The demo model of each preset whose weights are not configured (random weights, pictures are noise).
+for preset_var in sd21:PERSONALIZATION_MODEL sd21-base:PERSONALIZATION_MODEL_SD21_BASE sd-turbo:PERSONALIZATION_MODEL_SD_TURBO; do
+  preset="${preset_var%%:*}" var="${preset_var#*:}"
+  if [[ -z "${!var:-}" ]]; then
+    echo "$var is unset: preset $preset uses the DEMO MODEL (random weights, pictures are noise)."
+    [[ -f "var/models/tiny-$preset/model_index.json" ]] || $PY manage.py build_tiny_pipeline --preset "$preset"
+  fi
+done
 $PY manage.py seed_demo
 $PY manage.py ensure_demo_admin --port "$PORT"
 

@@ -10,12 +10,20 @@ from django.contrib import admin
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 from django.utils.html import format_html
 
-from brand_guides.access import sees_all_brands
-from brand_guides.admin import OWNER_ALL, swatch, swatches, thumbnail
-from brand_guides.admin_scoping import BrandScopedAdminMixin, ScopedInlineMixin, scope_q
-from personalization.conditioning import print_area_spec
+from personalization.interface import (
+    OWNER_ALL,
+    BrandScopedAdminMixin,
+    ScopedInlineMixin,
+    print_area_spec,
+    scope_q,
+    sees_all_brands,
+    swatch,
+    swatches,
+    thumbnail,
+)
 
 from .models import BaseColor, Cart, CartLine, Category, Order, OrderLine, Product
+from .personalization_host import ShopHost
 
 
 @admin.register(Category)
@@ -100,6 +108,7 @@ class ProductAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
                     "description",
                     "price",
                     "is_published",
+                    "model_preset",
                 )
             },
         ),
@@ -149,7 +158,7 @@ class ProductAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "-"
         try:
-            width_px, height_px = print_area_spec(obj).pixel_size()
+            width_px, height_px = print_area_spec(ShopHost().product_info(obj)).pixel_size()
         except (TypeError, ValueError) as exc:
             return f"Invalid print area: {exc}"
         return (

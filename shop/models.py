@@ -13,8 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
-from brand_guides.uploads import AllowedImageField
-from brand_guides.validators import hex_color_validator
+from personalization.interface import PRESET_CHOICES, AllowedImageField, hex_color_validator
 
 
 class Category(models.Model):
@@ -73,6 +72,11 @@ class Product(models.Model):
     )
     mockup_box_height = models.FloatField(
         default=0.4, validators=[MinValueValidator(0.01), MaxValueValidator(1)]
+    )
+
+    # The model preset (personalization.presets) this product's designs use.
+    model_preset = models.CharField(
+        max_length=20, blank=True, choices=PRESET_CHOICES, help_text="Empty: the brand's model preset"
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,12 +1,12 @@
+from personalization.interface import visitor_session_key
+
 from .models import Cart, CartLine
 
 
 def cart_for_request(request) -> Cart | None:
-    from personalization.visitors import SESSION_KEY
-
     if request.user.is_authenticated:
         return Cart.objects.filter(user=request.user).first()
-    key = request.session.get(SESSION_KEY)
+    key = visitor_session_key(request)
     return Cart.objects.filter(user=None, session_key=key).first() if key else None
 
 

@@ -6,8 +6,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from personalization.review import order_refusal
-from personalization.services import line_design_create
+from personalization.interface import designs_for, freeze_design, order_refusal
 
 from .models import BaseColor, Cart, CartLine, Order, OrderLine, Product
 
@@ -160,7 +159,7 @@ def order_place(
                     unit_price=line.product.price,
                 )
                 if line.design is not None:
-                    line_design_create(order_line=order_line, image=line.design)
+                    freeze_design(order_line=order_line, image=line.design)
             locked.lines.all().delete()
     except IntegrityError:
         # A concurrent submit of the same checkout won the race.
@@ -192,13 +191,11 @@ class OrderLinesInvalid(ValidationError):
 
 def _design_for_line(*, user, generation_id, image_index):
     """The chosen variation of one of the caller's own succeeded generations (None: a plain line)."""
-    from personalization.selectors import generations_for
-
     if generation_id is None:
         if image_index is not None:
             raise ValidationError({"image_index": "Give the generation this image belongs to."})
         return None
-    generation = generations_for(user=user).filter(pk=generation_id).first()
+    generation = designs_for(user=user).filter(pk=generation_id).first()
     if generation is None:
         raise ValidationError({"generation": "No design with this id."})
     if refusal := order_refusal(generation):

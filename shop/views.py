@@ -10,9 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from personalization.models import GenerationImage
-from personalization.selectors import generations_for
-from personalization.visitors import visitor_key
+from personalization.interface import GenerationImage, designs_for, visitor_key
 
 from .forms import CartAddForm, CheckoutForm, QuantityForm, SignupForm
 from .models import CartLine, Order, OrderLine, Product
@@ -73,7 +71,7 @@ def cart_add_view(request):
     design = None
     if data.get("design"):
         # Only one's own designs (this browser's or the account's) can go into the cart.
-        owned = generations_for(user=request.user, session_key=visitor_key(request))
+        owned = designs_for(user=request.user, session_key=visitor_key(request))
         design = get_object_or_404(
             GenerationImage.objects.select_related("request"), pk=data["design"], request__in=owned
         )

@@ -10,7 +10,8 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from personalization.models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign
+from apikit.models import IdempotencyKey
+from personalization.models import GenerationImage, GenerationRequest, LineDesign
 from personalization.services import line_design_create
 from shop.models import Cart, CartLine, Order, OrderLine
 

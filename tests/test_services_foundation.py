@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apikit.models import IdempotencyKey
 from personalization import services
-from personalization.models import GenerationImage, GenerationRequest, IdempotencyKey, LineDesign
+from personalization.models import GenerationImage, GenerationRequest, LineDesign
 from tests.factories import make_product, make_user
 from tests.foundation_helpers import (
     make_generation,

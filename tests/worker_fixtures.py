@@ -1,5 +1,6 @@
 """A REAL GPU worker for tests: `python manage.py run_gpu_worker` (django-q2 cluster "gpu" + the
-lease sweeper) on the test database, with the tiny random-weight pipeline. No mocks."""
+lease sweeper) on the test database, with the tiny random-weight pipeline of each model preset. No
+mocks."""
 
 import contextlib
 import os
@@ -38,30 +39,58 @@ def database_url_for_workers() -> str:
     return f"postgres://{user}{password}@{host}{port}/{s['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    from personalization.engine.tiny import build_tiny_pipeline
+# Small sizes and few steps for every preset on the tiny models (a CPU makes 64 px in a blink).
+PRESET_OVERRIDES = {
+    "sd21": {"sizes": (64, 128, 512), "default_size": 128, "default_steps": 4},
+    "sd21-base": {"sizes": (64, 128), "default_size": 128, "default_steps": 4},
+    "sd-turbo": {"sizes": (64, 128), "default_size": 128},
+}
+# The global size and step settings from before the presets, while conf.DEFAULTS still has them.
+LEGACY_OVERRIDES = {"SIZES": (64, 128, 512), "DEFAULT_SIZE": 128, "DEFAULT_STEPS": 4}
+# The environment variable that points the worker process at each preset's weights.
+MODEL_ENV = {
+    "sd21": "PERSONALIZATION_MODEL",
+    "sd21-base": "PERSONALIZATION_MODEL_SD21_BASE",
+    "sd-turbo": "PERSONALIZATION_MODEL_SD_TURBO",
+}
 
-    return build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd21")
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """{preset name: its tiny random-weight model}, built once per session (a second or so)."""
+    from personalization.engine.tiny import build_tiny_pipeline
+    from personalization.presets import BUILT_IN
+
+    base = tmp_path_factory.mktemp("models")
+    return {name: build_tiny_pipeline(base / f"tiny-{name}", preset=name) for name in BUILT_IN}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_models) -> Path:
+    """The tiny model of the "sd21" preset."""
+    return tiny_models["sd21"]
 
 
 @pytest.fixture
-def tiny_model(settings, tiny_model_dir):
-    """Point the plugin at the tiny pipeline with small sizes, in this process."""
+def tiny_model(settings, tiny_models):
+    """Point the plugin at the tiny pipelines (MODELS, one per preset) with small sizes, in this
+    process; returns the "sd21" one."""
+    from personalization.conf import DEFAULTS
+
     settings.PERSONALIZATION = {
         **settings.PERSONALIZATION,
-        "MODEL": str(tiny_model_dir),
+        "MODELS": {name: str(path) for name, path in tiny_models.items()},
+        "MODEL": str(tiny_models["sd21"]),
         "DEMO_MODEL": True,
         "DEVICE": "cpu",
         "DTYPE": "float32",
-        "SIZES": (64, 128, 512),
-        "DEFAULT_SIZE": 128,
-        "DEFAULT_STEPS": 4,
+        "PRESET_OVERRIDES": PRESET_OVERRIDES,
+        **{key: value for key, value in LEGACY_OVERRIDES.items() if key in DEFAULTS},
         "PROGRESS_INTERVAL": 0.2,
         "LEASE_SECONDS": 6,
         "MAX_ATTEMPTS": 3,
     }
-    return tiny_model_dir
+    return tiny_models["sd21"]
 
 
 class WorkerHandle:
@@ -75,7 +104,7 @@ class WorkerHandle:
 
 
 @pytest.fixture(scope="session")
-def _worker_process(django_db_setup, django_db_blocker, tiny_model_dir, tmp_path_factory):
+def _worker_process(django_db_setup, django_db_blocker, tiny_models, tmp_path_factory):
     """One real worker process for the whole session (it polls the test database)."""
     with django_db_blocker.unblock():
         database_url = database_url_for_workers()
@@ -86,7 +115,7 @@ def _worker_process(django_db_setup, django_db_blocker, tiny_model_dir, tmp_path
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "PERSONALIZATION_MODEL": str(tiny_model_dir),
+        **{MODEL_ENV[name]: str(path) for name, path in tiny_models.items()},
         "PERSONALIZATION_DEVICE": "cpu",
         "PERSONALIZATION_DTYPE": "float32",
         "PERSONALIZATION_LEASE_SECONDS": "6",

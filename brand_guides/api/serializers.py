@@ -3,8 +3,8 @@ prompt templates are merchant-side and never leave the server."""
 
 from rest_framework import serializers
 
+from apikit.serializers import absolute_url
 from brand_guides.models import Brand, MaterialPreset, PaletteColor, StylePreset
-from personalization.api.serializers import absolute_url
 
 
 class PaletteColorSerializer(serializers.ModelSerializer):

@@ -4,9 +4,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics
 from rest_framework.permissions import AllowAny
 
+from apikit.errors import error_responses
 from brand_guides.models import Brand
 from brand_guides.selectors import material_presets_for, style_presets_for
-from personalization.api.errors import error_responses
 
 from .serializers import BrandSerializer, MaterialSerializer, StyleSerializer
 

@@ -1,50 +1,37 @@
 """Input and output serializers of the generation API.
 
-Input serializers check types and documented bounds; the rules themselves (colours of a product,
-allowed materials, policy, quotas) are the service's, which the storefront shares.
+Input serializers check types only; the rules themselves (the ranges of the product's model preset,
+colours of a product, allowed materials, policy, quotas) are the service's, which the storefront
+shares: its errors answer 400 under the same field names.
 """
 
-from urllib.parse import urlsplit
-
-from django.apps import apps
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from apikit.serializers import StrictCharField, absolute_url
 from brand_guides.models import MaterialPreset, StylePreset
 from personalization import selectors
 from personalization.conf import conf
+from personalization.hosts import host
 from personalization.models import GenerationImage, GenerationRequest
+from personalization.recipe import MAX_SEED
 from personalization.review import images_visible
-from personalization.services import MAX_SEED
 
-
-def absolute_url(request, file) -> str | None:
-    """The file's URL, absolute: storages such as S3 already answer one; local storage a path."""
-    if not file:
-        return None
-    url = file.url
-    if request is None or urlsplit(url).scheme:
-        return url
-    return request.build_absolute_uri(url)
-
-
-class StrictCharField(serializers.CharField):
-    """A string field that refuses numbers and booleans instead of turning them into text."""
-
-    default_error_messages = {"invalid": "Not a valid string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
+PRESET_RANGE = (
+    "Range and default: the product's model preset's (GET /api/v1/presets/); omitted or null: the "
+    "preset's default"
+)
 
 # --- input ---------------------------------------------------------------------------------------
 
 
 class GenerationCreateSerializer(serializers.Serializer):
-    """A design request: JSON, or multipart/form-data when a reference image is sent."""
+    """A design request: JSON, or multipart/form-data when a reference image is sent.
+
+    The ranges of steps, guidance_scale, strength, size and variations depend on the product's
+    model preset (the product's `model_preset`, see GET /api/v1/presets/): a value outside them
+    answers 400 with a message under its field."""
 
     product = StrictCharField(max_length=120, help_text="Product slug (see GET /api/v1/products/).")
     base_color = StrictCharField(max_length=40, help_text="Name of one of the product's base colours.")
@@ -72,54 +59,43 @@ class GenerationCreateSerializer(serializers.Serializer):
         help_text="PNG, JPEG or WebP (multipart only).",
     )
 
-    def get_fields(self):
-        # Bounds come from settings.PERSONALIZATION, read per request (never at import time).
-        fields = super().get_fields()
-        fields["steps"] = serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            min_value=conf.MIN_STEPS,
-            max_value=conf.MAX_STEPS,
-            help_text=f"Denoising steps (default {conf.DEFAULT_STEPS}).",
-        )
-        fields["guidance_scale"] = serializers.FloatField(
-            required=False,
-            allow_null=True,
-            min_value=conf.MIN_GUIDANCE,
-            max_value=conf.MAX_GUIDANCE,
-            help_text=f"Classifier-free guidance (default {conf.DEFAULT_GUIDANCE}).",
-        )
-        fields["seed"] = serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            min_value=0,
-            max_value=MAX_SEED,
-            help_text="Seed of the first variation (variation i uses seed + i); random when omitted.",
-        )
-        fields["variations"] = serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            min_value=1,
-            max_value=conf.MAX_VARIATIONS,
-            help_text="How many variations to generate (default 1).",
-        )
-        fields["strength"] = serializers.FloatField(
-            required=False,
-            allow_null=True,
-            min_value=0.05,
-            max_value=1.0,
-            help_text=f"How far to move away from the reference image (default {conf.DEFAULT_STRENGTH}).",
-        )
-        fields["size"] = serializers.ChoiceField(
-            choices=[(size, str(size)) for size in conf.SIZES],
-            required=False,
-            allow_null=True,
-            help_text=f"Square image size in pixels (default {conf.DEFAULT_SIZE}).",
-        )
-        return fields
+    # Type-level only: the ranges, sizes and defaults are the product's model preset's (GET
+    # presets/), checked once by the service (recipe.build); out of range answers 400 with the
+    # field's message.
+    steps = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=f"Denoising steps. {PRESET_RANGE} (e.g. 1 to 4 with sd-turbo).",
+    )
+    guidance_scale = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text=f"Classifier-free guidance. {PRESET_RANGE} (always 0 with sd-turbo).",
+    )
+    seed = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=f"Seed of the first variation (variation i uses seed + i), 0 to {MAX_SEED}; random when "
+        "omitted.",
+    )
+    variations = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=f"How many variations to generate (default 1). {PRESET_RANGE} (max_variations).",
+    )
+    strength = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text=f"How far to move away from the reference image. {PRESET_RANGE}.",
+    )
+    size = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=f"Square image size in pixels: one of the preset's `sizes`. {PRESET_RANGE}.",
+    )
 
     def validate_product(self, value: str):
-        product = apps.get_model(conf.PRODUCT_MODEL).objects.filter(slug=value).first()
+        product = host().get_product(slug=value)  # the host's personalizable products only
         if product is None:
             raise serializers.ValidationError("No product with this slug.")
         return product
@@ -184,6 +160,10 @@ class GenerationSerializer(serializers.ModelSerializer):
     base_color = serializers.CharField(source="base_color_name", read_only=True)
     base_color_hex = serializers.CharField(read_only=True)
     size = serializers.IntegerField(source="width", read_only=True)
+    preset = serializers.CharField(
+        read_only=True,
+        help_text="The model preset it was made with (GET /api/v1/presets/), e.g. sd21 or sd-turbo.",
+    )
     progress = serializers.FloatField(read_only=True, help_text="0 to 1.")
     queue_position = serializers.SerializerMethodField()
     eta_seconds = serializers.SerializerMethodField()
@@ -223,6 +203,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "variations",
             "strength",
             "size",
+            "preset",
             "images",
             "preview_url",
             "review_state",
@@ -269,3 +250,82 @@ class GenerationSerializer(serializers.ModelSerializer):
         if obj.review_state != GenerationRequest.ReviewState.REJECTED:
             return None
         return obj.review_reason
+
+
+# --- model presets -------------------------------------------------------------------------------
+
+
+class RangeSerializer(serializers.Serializer):
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+    default = serializers.FloatField()
+
+
+class IntegerRangeSerializer(serializers.Serializer):
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+    default = serializers.IntegerField()
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    img2img = serializers.BooleanField(help_text="Takes a reference image (`reference_image`, `strength`).")
+    negative_prompt = serializers.BooleanField(
+        help_text="Uses the brand's negative prompt (false: it is dropped, guidance is off)."
+    )
+    lora = serializers.BooleanField(help_text="Can apply a brand's style weights (LoRA).")
+
+
+class PresetSerializer(serializers.Serializer):
+    """A model preset (personalization.presets) with the shop's overrides: what a design request for
+    a product with this preset may ask for."""
+
+    name = serializers.CharField(help_text="What products show as `model_preset`, e.g. sd21.")
+    label = serializers.CharField()
+    description = serializers.CharField()
+    default = serializers.BooleanField(
+        help_text="The shop's default preset (a product or brand may choose another)."
+    )
+    scheduler = serializers.CharField(help_text="The sampler's key, e.g. dpmsolver++-2m.")
+    scheduler_label = serializers.CharField(help_text="The diffusers scheduler it runs.")
+    prediction_type = serializers.CharField()
+    native_size = serializers.IntegerField(help_text="The size the model was trained at (px).")
+    sizes = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The allowed `size` values (px)."
+    )
+    default_size = serializers.IntegerField()
+    steps = IntegerRangeSerializer()
+    guidance_scale = RangeSerializer(help_text="max 0: no classifier-free guidance.")
+    strength = RangeSerializer(help_text="img2img only.")
+    variations = IntegerRangeSerializer()
+    capabilities = CapabilitiesSerializer()
+
+    def to_representation(self, preset):
+        return {
+            "name": preset.name,
+            "label": preset.label,
+            "description": preset.description,
+            "default": preset.name == conf.DEFAULT_PRESET,
+            "scheduler": preset.scheduler,
+            "scheduler_label": preset.scheduler_label,
+            "prediction_type": preset.prediction_type,
+            "native_size": preset.native_size,
+            "sizes": list(preset.sizes),
+            "default_size": preset.default_size,
+            "steps": {"min": preset.min_steps, "max": preset.max_steps, "default": preset.default_steps},
+            "guidance_scale": {
+                "min": preset.min_guidance,
+                "max": preset.max_guidance,
+                "default": preset.default_guidance,
+            },
+            "strength": {
+                "min": preset.min_strength,
+                "max": preset.max_strength,
+                "default": preset.default_strength,
+            },
+            "variations": {"min": 1, "max": preset.max_variations, "default": 1},
+            "capabilities": {
+                "img2img": preset.img2img,
+                "negative_prompt": preset.negative_prompt,
+                "lora": preset.lora,
+            },
+        }

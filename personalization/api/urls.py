@@ -1,11 +1,14 @@
+"""The plugin's generation API (a host includes ``interface.API_URLS``; the token view is the
+project's, ``apikit.views.AuthTokenView``)."""
+
 from django.urls import path
 
-from .views import AuthTokenView, GenerationViewSet
+from .views import GenerationViewSet, PresetListView
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
+    path("presets/", PresetListView.as_view(), name="preset-list"),
     path(
         "generations/", GenerationViewSet.as_view({"get": "list", "post": "create"}), name="generation-list"
     ),

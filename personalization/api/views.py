@@ -2,16 +2,26 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.views import APIView
 
-from personalization import selectors
+from apikit.errors import (
+    Conflict,
+    QuotaExceededError,
+    error_responses,
+    field_errors_serializer,
+    validation_error,
+)
+from apikit.idempotency import HEADER as IDEMPOTENCY_HEADER
+from apikit.idempotency import IdempotentCreateMixin, idempotent
+from apikit.parsers import JSONParser
+from apikit.schema import IDEMPOTENCY_PARAMETER, RETRY_AFTER
+from personalization import presets, selectors
 from personalization.models import GenerationRequest
 from personalization.services import (
     InvalidTransition,
@@ -22,30 +32,15 @@ from personalization.services import (
 )
 from personalization.visitors import client_ip
 
-from .errors import (
-    Conflict,
-    PolicyRejectionSerializer,
-    QuotaExceededError,
-    error_responses,
-    field_errors_serializer,
-    validation_error,
+from .errors import PolicyRejectionSerializer
+from .serializers import (
+    GenerationCreateSerializer,
+    GenerationSerializer,
+    PresetSerializer,
+    RatingSerializer,
 )
-from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import IdempotentCreateMixin, idempotent
-from .parsers import JSONParser
-from .serializers import GenerationCreateSerializer, GenerationSerializer, RatingSerializer
-from .throttles import AuthTokenThrottle, GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
+from .throttles import GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Any unique string (e.g. a UUID) up to 255 characters. A retry with the same key and "
-    "body replays the first response (with `Idempotent-Replayed: true`); another body answers 409.",
-)
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
-)
 LOCATION = OpenApiParameter(
     "Location",
     OpenApiTypes.URI,
@@ -73,33 +68,6 @@ GenerationCreateErrorSerializer = field_errors_serializer(
     ],
 )
 RatingErrorSerializer = field_errors_serializer("RatingError", ["rating"])
-AuthTokenErrorSerializer = field_errors_serializer("AuthTokenError", ["username", "password"])
-
-
-class AuthTokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (one token per user)."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-    throttle_classes = (AuthTokenThrottle,)
-    parser_classes = (JSONParser, FormParser, MultiPartParser)
-
-    @extend_schema(
-        operation_id="auth_token_create",
-        summary="Get an API token",
-        description="Send it as `Authorization: Token <key>` on every other call.",
-        tags=["auth"],
-        request=AuthTokenSerializer,
-        responses={
-            200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
-            400: AuthTokenErrorSerializer,
-            **error_responses(429),
-        },
-        parameters=[RETRY_AFTER],
-        auth=[],
-    )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
 
 
 class GenerationViewSet(
@@ -231,3 +199,24 @@ class GenerationViewSet(
         except InvalidTransition as exc:
             raise Conflict(str(exc)) from exc
         return Response(self._representation(generation))
+
+
+class PresetListView(APIView):
+    """The model presets (read-only, public): what a design request may ask for, per preset."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        operation_id="presets_list",
+        summary="List the model presets",
+        description="Each model preset with its scheduler, native and allowed sizes, the ranges and "
+        "defaults of steps, guidance, strength and variations, and its capabilities (img2img, negative "
+        "prompt, LoRA), as this shop configured them. A product's `model_preset` (GET products/) names "
+        "the one its design requests are validated against: a value outside its ranges answers 400.",
+        tags=["presets"],
+        responses={200: PresetSerializer(many=True)},
+        auth=[],
+    )
+    def get(self, request):
+        return Response(PresetSerializer([presets.get(name) for name in presets.names()], many=True).data)

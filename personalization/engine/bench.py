@@ -1,11 +1,12 @@
-"""Generation speed, measured on the production code path.
+"""Generation speed, measured on the production code path, per model preset.
 
-    python -m personalization.engine.bench --arch sd21 --size 768 --steps 25 --batch 1,2,4 --device auto
+    python -m personalization.engine.bench --arch sd21 --preset sd21 --size 768 --steps 25 --batch 1,2,4
 
-"sd21" is the full-size Stable Diffusion 2.1 architecture with random weights (same compute as the
-real model; the pictures are noise); "tiny" is the test pipeline. Every image runs real classifier-free
-guidance (guidance 7.5: two UNet passes per step), DPM-Solver++ 2M, the VAE decode and the conversion
-to PIL, exactly as `Engine.generate` does. Steps and size are never changed behind the caller's back.
+"sd21" is the full-size Stable Diffusion 2.x architecture with random weights in the preset's layout
+(same compute as the real model; the pictures are noise); "tiny" is the preset's test pipeline
+(engine/tiny.py). Every image runs the preset's scheduler, classifier-free guidance when the guidance
+scale is above 1 (two UNet passes per step; SD-Turbo's 0: one), the VAE decode and the conversion to
+PIL, exactly as `Engine.generate` does. Steps and size are never changed behind the caller's back.
 """
 
 import argparse
@@ -19,7 +20,13 @@ import time
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import (
+    AutoencoderKL,
+    DDIMScheduler,
+    EulerDiscreteScheduler,
+    StableDiffusionPipeline,
+    UNet2DConditionModel,
+)
 
 from personalization.engine.core import decode_to_tensor, to_pil
 from personalization.engine.loading import (
@@ -27,13 +34,13 @@ from personalization.engine.loading import (
     compile_pipeline,
     configure_pipeline,
     load_pipeline,
+    preset_for,
     resolve_device,
     resolve_dtype,
 )
 from personalization.engine.options import ATTENTION_NAMES, COMPILE_MODE, check_attention
-from personalization.engine.tiny import SD21_CONFIGS, build_tiny_pipeline
+from personalization.engine.tiny import SD21_CONFIGS, build_tiny_pipeline, sd_turbo_scheduler_config
 
-GUIDANCE_SCALE = 7.5
 TEXT_TOKENS, TEXT_WIDTH = 77, 1024  # SD 2.1's text encoder output: [batch, 77, 1024]
 
 # Compute of the full-size SD 2.1 architecture (torch.utils.flop_counter, ../shared/sd21/README.md):
@@ -41,10 +48,27 @@ TEXT_TOKENS, TEXT_WIDTH = 77, 1024  # SD 2.1's text encoder output: [batch, 77, 
 SD21_TFLOP = {512: {"unet": 0.804, "vae_decode": 2.5}, 768: {"unet": 2.149, "vae_decode": 5.75}}
 
 
-def sd21_tflop_per_image(size: int, steps: int) -> float:
-    """TFLOP of one image with classifier-free guidance: two UNet passes per step, one VAE decode."""
+def sd21_tflop_per_image(size: int, steps: int, *, guided: bool = True) -> float:
+    """TFLOP of one image: two UNet passes per step with classifier-free guidance (one without),
+    one VAE decode."""
     figures = SD21_TFLOP[size]
-    return 2 * steps * figures["unet"] + figures["vae_decode"]
+    return (2 if guided else 1) * steps * figures["unet"] + figures["vae_decode"]
+
+
+def default_preset_for_size(size: int) -> str:
+    """The preset a full-size random pipeline of `size` px had before presets: 768-v or -base."""
+    return "sd21" if size == 768 else "sd21-base"
+
+
+def scheduler_config_for(preset) -> tuple[type, dict]:
+    """The scheduler class and config the preset's real weights ship (the loader then makes the
+    preset's scheduler from it)."""
+    preset = preset_for(preset)
+    if preset.scheduler == "euler-trailing":
+        return EulerDiscreteScheduler, sd_turbo_scheduler_config()
+    config = read_config("scheduler", "scheduler_config.json")
+    config.update(prediction_type=preset.prediction_type)
+    return DDIMScheduler, config
 
 
 def read_config(component: str, filename: str = "config.json") -> dict:
@@ -52,22 +76,24 @@ def read_config(component: str, filename: str = "config.json") -> dict:
 
 
 def build_sd21_random_pipeline(
-    *, device: torch.device | str, dtype: torch.dtype | str, size: int
+    *, device: torch.device | str, dtype: torch.dtype | str, size: int, preset: str | None = None
 ) -> StableDiffusionPipeline:
-    """The full-size SD 2.1 UNet and VAE with random weights, configured like production.
+    """The full-size SD 2.x UNet and VAE with random weights in the layout of model preset `preset`
+    (default: "sd21" for 768, "sd21-base" for 512), configured like production.
 
-    size 768 is `stable-diffusion-2-1` (v-prediction, upcast attention); 512 is `-base` (epsilon).
-    No text encoder or tokenizer: call it with `prompt_embeds` / `negative_prompt_embeds` [B, 77, 1024].
+    "sd21" is `stable-diffusion-2-1` (v-prediction, upcast attention, 96-latent UNet); "sd21-base"
+    and "sd-turbo" (SD 2.1-base distilled: the same UNet) are epsilon models at 512. No text encoder
+    or tokenizer: call it with `prompt_embeds` (and `negative_prompt_embeds`) [B, 77, 1024].
     """
     if size not in (512, 768):
         raise ValueError("size must be 512 or 768")
+    preset = preset_for(preset or default_preset_for_size(size))
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
     unet_config = read_config("unet")
-    scheduler_config = read_config("scheduler", "scheduler_config.json")
-    if size == 512:
+    scheduler_class, scheduler_config = scheduler_config_for(preset)
+    if preset.native_size == 512:
         unet_config.update(sample_size=64, upcast_attention=False)
-        scheduler_config.update(prediction_type="epsilon")
     with torch.device(device):  # initialise the weights where they will run: seconds, not minutes
         unet = UNet2DConditionModel.from_config(unet_config).to(dtype)
         vae = AutoencoderKL.from_config(read_config("vae")).to(dtype)
@@ -76,19 +102,25 @@ def build_sd21_random_pipeline(
         text_encoder=None,
         tokenizer=None,
         unet=unet,
-        scheduler=DDIMScheduler.from_config(scheduler_config),
+        scheduler=scheduler_class.from_config(scheduler_config),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    return configure_pipeline(pipe, device=device)
+    return configure_pipeline(pipe, device=device, preset=preset)
 
 
 def write_sd21_random_pipeline(
-    out_dir: Path, *, size: int = 768, device: torch.device | str = "cpu", dtype: torch.dtype | str = "auto"
+    out_dir: Path,
+    *,
+    size: int = 768,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype | str = "auto",
+    preset: str | None = None,
 ) -> Path:
-    """Write a loadable full-size SD 2.1 pipeline with random weights (UNet, VAE, the 23-layer text
-    encoder) to `out_dir`, for the end-to-end benchmark through the real worker on a GPU.
+    """Write a loadable full-size SD 2.x pipeline with random weights (UNet, VAE, the 23-layer text
+    encoder) in the layout of `preset` (default: by size, as build_sd21_random_pipeline) to
+    `out_dir`, for the end-to-end benchmark through the real worker on a GPU.
 
     The tokenizer is the tiny byte-level one (no BPE merges: vocab.json and merges.txt are not in the
     public configs); its token ids fit the real 49408-row embedding, and the compute is the model's.
@@ -99,7 +131,7 @@ def write_sd21_random_pipeline(
 
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
-    pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=size)
+    pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=size, preset=preset)
     tokenizer = build_tiny_tokenizer()
     text_config = CLIPTextConfig(
         **{
@@ -111,15 +143,13 @@ def write_sd21_random_pipeline(
     )
     with torch.device(device):
         text_encoder = CLIPTextModel(text_config).to(dtype)
-    scheduler_config = read_config("scheduler", "scheduler_config.json")
-    if size == 512:
-        scheduler_config.update(prediction_type="epsilon")
+    scheduler_class, scheduler_config = scheduler_config_for(preset or default_preset_for_size(size))
     full = StableDiffusionPipeline(
         vae=pipe.vae.to(memory_format=torch.contiguous_format),  # safetensors saves contiguous tensors
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         unet=pipe.unet.to(memory_format=torch.contiguous_format),
-        scheduler=DDIMScheduler.from_config(scheduler_config),  # as shipped; the loader makes DPM++ 2M
+        scheduler=scheduler_class.from_config(scheduler_config),  # as shipped; the loader sets the preset's
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
@@ -164,8 +194,13 @@ def bench_pipeline(
     repeats: int = 3,
     warmup: int = 1,
     on_result=None,
+    preset: str | None = None,
+    guidance_scale: float | None = None,
 ) -> list[dict]:
-    """Time full txt2img calls (CFG 7.5, `steps` steps, VAE decode, PIL) for each batch size.
+    """Time full txt2img calls of model preset `preset` (its scheduler; `guidance_scale`, default the
+    preset's: CFG above 1, none at SD-Turbo's 0; `steps` steps, VAE decode, PIL) for each batch size.
+    `preset` defaults to "sd21" for the tiny model, and by size for "sd21" (768: sd21, 512:
+    sd21-base).
 
     Returns one dict per batch size: seconds_per_call (median of `repeats`), seconds_per_image,
     images_per_second, peak_memory_mb, device_name, the settings, and `stages`: the median seconds of
@@ -179,15 +214,21 @@ def bench_pipeline(
     check_attention(attention)
     if steps < 1 or repeats < 1 or warmup < 0 or not batches or min(batches) < 1:
         raise ValueError("steps, repeats and batches must be positive")
+    preset = preset_for(preset or ("sd21" if arch == "tiny" else default_preset_for_size(size)))
+    guidance = preset.default_guidance if guidance_scale is None else float(guidance_scale)
+    if guidance < 0:
+        raise ValueError("guidance_scale must not be negative")
+    guided = guidance > 1  # as diffusers decides: classifier-free guidance only above 1
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if arch == "tiny":
-            pipe = load_pipeline(str(build_tiny_pipeline(Path(tmp))), device=device, dtype=dtype)
+            model = build_tiny_pipeline(Path(tmp) / f"tiny-{preset.name}", preset=preset.name)
+            pipe = load_pipeline(str(model), device=device, dtype=dtype, preset=preset)
         else:
-            pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=size)
+            pipe = build_sd21_random_pipeline(device=device, dtype=dtype, size=size, preset=preset.name)
     if fuse_qkv:
         pipe.fuse_qkv_projections()
     if compile:
@@ -200,15 +241,16 @@ def bench_pipeline(
         def run(batch=batch):
             generators = [torch.Generator(device="cpu").manual_seed(seed) for seed in range(batch)]
             if arch == "tiny":
-                inputs = {"prompt": ["a benchmark prompt"] * batch, "negative_prompt": [""] * batch}
+                inputs = {"prompt": ["a benchmark prompt"] * batch}
+                if guided:
+                    inputs["negative_prompt"] = [""] * batch
             else:
                 # Stand-ins for the text encoder's output (random, like the weights).
                 shape = (batch, TEXT_TOKENS, TEXT_WIDTH)
                 text = torch.Generator(device="cpu").manual_seed(batch)
-                inputs = {
-                    "prompt_embeds": torch.randn(shape, generator=text).to(device, dtype),
-                    "negative_prompt_embeds": torch.randn(shape, generator=text).to(device, dtype),
-                }
+                inputs = {"prompt_embeds": torch.randn(shape, generator=text).to(device, dtype)}
+                if guided:
+                    inputs["negative_prompt_embeds"] = torch.randn(shape, generator=text).to(device, dtype)
             marks = [time.perf_counter()]
             with torch.inference_mode(), attention_backend(attention):
                 latents = pipe(
@@ -216,7 +258,7 @@ def bench_pipeline(
                     height=size,
                     width=size,
                     num_inference_steps=steps,
-                    guidance_scale=GUIDANCE_SCALE,
+                    guidance_scale=guidance,
                     generator=generators,
                     output_type="latent",
                 ).images
@@ -252,10 +294,12 @@ def bench_pipeline(
         }
         result = {
             "arch": arch,
+            "preset": preset.name,
+            "scheduler": preset.scheduler_label,
             "size": size,
             "steps": steps,
             "batch": batch,
-            "guidance_scale": GUIDANCE_SCALE,
+            "guidance_scale": guidance,
             "device": str(device),
             "device_name": device_name(device),
             "dtype": str(dtype).removeprefix("torch."),
@@ -271,7 +315,7 @@ def bench_pipeline(
             "stages": stage_medians,
             "denoise_seconds_per_step": round(stage_medians["denoise"] / steps, 5),
             "achieved_tflops": (
-                round(sd21_tflop_per_image(size, steps) * batch / seconds_per_call, 1)
+                round(sd21_tflop_per_image(size, steps, guided=guided) * batch / seconds_per_call, 1)
                 if arch == "sd21"
                 else None
             ),
@@ -306,8 +350,12 @@ def format_table(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", choices=["tiny", "sd21"], default="sd21")
+    parser.add_argument(
+        "--preset", default=None, help="sd21, sd21-base or sd-turbo (default: sd21 at 768, sd21-base at 512)"
+    )
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--guidance", type=float, default=None, help="default: the preset's")
     parser.add_argument("--batch", default="1", help="comma-separated batch sizes, e.g. 1,2,4")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
@@ -335,8 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.write_pipeline:
-        write_sd21_random_pipeline(args.write_pipeline, size=args.size, device=args.device, dtype=args.dtype)
-        print(f"wrote a random-weight SD 2.1 pipeline ({args.size} px) to {args.write_pipeline}")
+        write_sd21_random_pipeline(
+            args.write_pipeline, size=args.size, device=args.device, dtype=args.dtype, preset=args.preset
+        )
+        print(f"wrote a random-weight SD 2.x pipeline ({args.size} px) to {args.write_pipeline}")
         return 0
 
     def save(result: dict) -> None:
@@ -360,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         warmup=args.warmup,
         on_result=save,
+        preset=args.preset,
+        guidance_scale=args.guidance,
     )
     print(format_table(results))
     print(json.dumps(results))

@@ -1,7 +1,12 @@
-"""The engine: one Stable Diffusion 2.1 pipeline per worker process, and `Engine.generate(jobs)`.
+"""The engine: one Stable Diffusion 2.x pipeline per model preset and worker process, and
+`Engine.generate(jobs)`.
 
-    engine = get_engine("stabilityai/stable-diffusion-2-1", device="auto", dtype="auto")
+    engine = get_engine("stabilityai/stable-diffusion-2-1", preset="sd21", device="auto", dtype="auto")
     images = engine.generate([Job(prompt="a red fox on a mug", seeds=[1, 2])])  # [[img, img]]
+
+The preset (personalization.presets) decides the scheduler and the prediction type the weights must
+have; a job with a guidance scale of at most 1 (SD-Turbo's 0) runs without classifier-free guidance:
+one UNet pass per step, no negative prompt.
 
 The pipeline is loaded on first use, inside the worker process (never at import time, so a parent
 process can fork workers before CUDA is initialised). A pipeline runs one call at a time.
@@ -18,13 +23,20 @@ import torch
 from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
-from personalization.engine.loading import attention_backend, load_pipeline, resolve_device, resolve_dtype
+from personalization.engine.loading import (
+    attention_backend,
+    load_pipeline,
+    preset_for,
+    resolve_device,
+    resolve_dtype,
+)
 from personalization.engine.options import COMPILE_MODE, check_attention, check_compile_mode, check_dtype
 from personalization.engine.rules import Job, check_batch  # Job lives with its rules (no torch)
 
 logger = logging.getLogger(__name__)
 
-SCHEDULER_NAME = "DPMSolverMultistepScheduler (DPM++ 2M)"
+# The scheduler of the default preset "sd21" (an Engine's own is `engine.scheduler_name`).
+SCHEDULER_NAME = preset_for("sd21").scheduler_label
 
 # on_step(step_done, total, latents): step_done runs 1..total.
 StepCallback = Callable[[int, int, torch.Tensor], None]
@@ -136,6 +148,7 @@ class Engine:
         self,
         model: str,
         *,
+        preset: str = "sd21",
         device: str = "auto",
         dtype: str = "auto",
         compile: bool = False,
@@ -146,7 +159,8 @@ class Engine:
         check_compile_mode(compile_mode)
         check_attention(attention)
         self.model_name = model
-        self.scheduler_name = SCHEDULER_NAME
+        self.preset = preset_for(preset)  # the built-in preset: its scheduler and prediction type
+        self.scheduler_name = self.preset.scheduler_label
         self.compile = compile
         self.compile_mode = compile_mode
         self.attention = attention
@@ -165,6 +179,7 @@ class Engine:
         """What makes two Engines the same (get_engine keeps one per key)."""
         return (
             self.model_name,
+            self.preset.name,
             self._device_name,
             self._dtype_name,
             self.compile,
@@ -192,6 +207,7 @@ class Engine:
                 self.model_name,
                 device=self.device,
                 dtype=self.dtype,
+                preset=self.preset,
                 compile=self.compile,
                 compile_mode=self.compile_mode,
             )
@@ -228,7 +244,10 @@ class Engine:
         pipe = self.pipeline
         first = jobs[0]
         prompts = [job.prompt for job in jobs for _ in job.seeds]
-        negative_prompts = [job.negative_prompt for job in jobs for _ in job.seeds]
+        # diffusers runs classifier-free guidance only for a guidance scale above 1 (SD-Turbo: 0):
+        # without it the negative prompt is never encoded, so none is passed.
+        guided = first.guidance_scale > 1
+        negative_prompts = [job.negative_prompt for job in jobs for _ in job.seeds] if guided else None
         # One CPU generator per image: the same seed gives the same starting noise on any device
         # and in any batch position.
         generators = [torch.Generator(device="cpu").manual_seed(seed) for job in jobs for seed in job.seeds]
@@ -300,13 +319,23 @@ class Engine:
     def warm_up(self, shapes: list[tuple[int, int, int]], *, steps: int = 3, rounds: int = 2) -> list:
         """Run each (width, height, images) shape not warmed yet `rounds` times, so that compiling,
         autotuning and CUDA-graph recording happen now, before any customer's request (and its lease)
-        waits on them. Returns the shapes it ran."""
+        waits on them. The preset's default guidance (so the UNet batch is the one requests use: two
+        passes per image with classifier-free guidance, one without) and at most its steps. Returns
+        the shapes it ran."""
         ran = []
+        steps = max(self.preset.min_steps, min(steps, self.preset.max_steps))
         for shape in dict.fromkeys(shapes):
             if shape in self._warmed:
                 continue
             width, height, images = shape
-            job = Job(prompt="warm-up", seeds=list(range(images)), steps=steps, width=width, height=height)
+            job = Job(
+                prompt="warm-up",
+                seeds=list(range(images)),
+                steps=steps,
+                guidance_scale=self.preset.default_guidance,
+                width=width,
+                height=height,
+            )
             for _ in range(rounds):
                 self.generate([job])
             self._warmed.add(shape)
@@ -322,9 +351,11 @@ class Engine:
 _engines: dict[tuple, Engine] = {}
 
 
-def get_engine(model: str, **options) -> Engine:
-    """The process-wide Engine for `model` and these `Engine` options (device, dtype, compile,
-    compile_mode, attention): created on first call, loaded on first generate. Options left out and
-    options given with their default value are the same Engine."""
-    candidate = Engine(model, **options)  # checks the options; loads nothing
+def get_engine(model: str, *, preset: str = "sd21", **options) -> Engine:
+    """The process-wide Engine for `model` run as model preset `preset` and these `Engine` options
+    (device, dtype, compile, compile_mode, attention): created on first call, loaded on first
+    generate. Options left out and options given with their default value are the same Engine; one
+    model under two presets is two Engines (the second refused at load if its prediction type is
+    not the model's)."""
+    candidate = Engine(model, preset=preset, **options)  # checks the options; loads nothing
     return _engines.setdefault(candidate.key, candidate)

@@ -1,4 +1,5 @@
-"""Loading the Stable Diffusion 2.1 pipeline: explicit device, dtype, scheduler and attention.
+"""Loading a Stable Diffusion 2.x pipeline for a model preset: explicit device, dtype, the preset's
+scheduler and attention.
 
 Only the GPU worker process imports this module (it imports torch and diffusers).
 """
@@ -8,10 +9,11 @@ import os
 from pathlib import Path
 
 import torch
-from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
+from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler, StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from personalization import presets
 from personalization.engine.options import (
     ATTENTION_NAMES,
     COMPILE_MODE,
@@ -83,20 +85,63 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     return DTYPES[name]
 
 
-def make_scheduler(config) -> DPMSolverMultistepScheduler:
-    """DPM-Solver++ 2M built from the model's scheduler config, so its prediction_type is kept.
+class ModelPresetMismatch(ValueError):
+    """The model's weights are not of the preset's kind (e.g. a v-prediction 768-v model loaded as the
+    epsilon "sd21-base"): its pictures would be noise, so it is refused before any generation."""
 
-    SD 2.1 (768) is a v-prediction model: a scheduler that assumed epsilon would produce garbage.
+
+def preset_for(preset: "presets.Preset | str") -> "presets.Preset":
+    """The built-in preset of that name (its scheduler and prediction type are never overridden)."""
+    name = preset.name if isinstance(preset, presets.Preset) else preset
+    if name not in presets.BUILT_IN:
+        raise ValueError(f"unknown model preset {name!r}; use one of {', '.join(presets.BUILT_IN)}")
+    return presets.BUILT_IN[name]
+
+
+def check_prediction_type(config, preset: "presets.Preset | str", *, model: str = "the model") -> None:
+    """Refuse a model whose scheduler config predicts something else than the preset expects."""
+    preset = preset_for(preset)
+    found = config.get("prediction_type") or "epsilon"  # diffusers' default when a config has none
+    if found != preset.prediction_type:
+        raise ModelPresetMismatch(
+            f"{model} is a {found} model, but the preset {preset.name!r} ({preset.label}) expects "
+            f"{preset.prediction_type}: point PERSONALIZATION['MODELS'][{preset.name!r}] at weights of "
+            "that kind, or use the preset that matches these weights"
+        )
+
+
+def make_scheduler(config, preset: "presets.Preset | str" = "sd21"):
+    """The preset's scheduler (presets.SCHEDULERS), built from the model's scheduler config so that
+    its betas, timesteps and prediction_type are the model's.
+
+    "dpmsolver++-2m": DPM-Solver++ 2M (SD 2.1 and 2.1-base); "euler-trailing": Euler with trailing
+    timestep spacing (SD-Turbo's model card), which starts from the last training timestep, so one
+    step denoises from pure noise. A model whose prediction_type is not the preset's is refused
+    (ModelPresetMismatch): SD 2.1 (768) is a v-prediction model, and a scheduler that assumed
+    epsilon would produce garbage.
     """
-    scheduler = DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2)
-    if scheduler.config.prediction_type != config["prediction_type"]:
+    preset = preset_for(preset)
+    check_prediction_type(config, preset)
+    if preset.scheduler == "dpmsolver++-2m":
+        scheduler = DPMSolverMultistepScheduler.from_config(
+            config, algorithm_type="dpmsolver++", solver_order=2
+        )
+    elif preset.scheduler == "euler-trailing":
+        scheduler = EulerDiscreteScheduler.from_config(config, timestep_spacing="trailing")
+    else:  # presets.Preset.problems() refuses such a preset; this is the engine's own guard
+        known = ", ".join(presets.SCHEDULERS)
+        raise ValueError(f"unknown scheduler {preset.scheduler!r}; use one of {known}")
+    if scheduler.config.prediction_type != preset.prediction_type:
         raise RuntimeError("the scheduler lost the model's prediction_type")
     return scheduler
 
 
-def configure_pipeline(pipe: StableDiffusionPipeline, *, device: torch.device) -> StableDiffusionPipeline:
-    """Scheduler, attention and memory format: everything after the weights are on `device`."""
-    pipe.scheduler = make_scheduler(pipe.scheduler.config)
+def configure_pipeline(
+    pipe: StableDiffusionPipeline, *, device: torch.device, preset: "presets.Preset | str" = "sd21"
+) -> StableDiffusionPipeline:
+    """The preset's scheduler, attention and memory format: everything after the weights are on
+    `device`."""
+    pipe.scheduler = make_scheduler(pipe.scheduler.config, preset)
     # PyTorch's scaled_dot_product_attention (flash / memory-efficient kernels on CUDA). Its fused
     # kernels keep the softmax in fp32, which is what SD 2.1's `upcast_attention` asks for.
     pipe.unet.set_attn_processor(AttnProcessor2_0())
@@ -138,19 +183,28 @@ def load_pipeline(
     *,
     device: torch.device | str,
     dtype: torch.dtype | str,
+    preset: "presets.Preset | str" = "sd21",
     compile: bool = False,
     compile_mode: str = COMPILE_MODE,
 ) -> StableDiffusionPipeline:
-    """Load a hub id or a local pipeline directory onto `device` in `dtype`, ready for inference.
+    """Load a hub id or a local pipeline directory onto `device` in `dtype`, ready for inference with
+    model preset `preset` (personalization.presets): the same code for real weights and the tiny
+    demo models of `build_tiny_pipeline --preset`.
 
-    A local directory (or HF_HUB_OFFLINE=1) never touches the network. No safety checker (SD 2.1
-    ships none), DPM-Solver++ 2M keeping the model's prediction_type, SDPA attention, no progress bars,
-    channels_last on CUDA, and `torch.compile` (`compile_mode`) of the UNet and VAE decoder when
-    `compile` is true.
+    A local directory (or HF_HUB_OFFLINE=1) never touches the network. The model's scheduler config
+    is read first: weights whose prediction_type is not the preset's are refused (ModelPresetMismatch)
+    before any weight is loaded. No safety checker (SD 2.x ships none), the preset's scheduler keeping
+    the model's prediction_type, SDPA attention, no progress bars, channels_last on CUDA, and
+    `torch.compile` (`compile_mode`) of the UNet and VAE decoder when `compile` is true.
     """
+    preset = preset_for(preset)
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     dtype = resolve_dtype(dtype, device) if isinstance(dtype, str) else dtype
     offline = Path(model).is_dir() or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    scheduler_config = DPMSolverMultistepScheduler.load_config(
+        model, subfolder="scheduler", local_files_only=offline
+    )
+    check_prediction_type(scheduler_config, preset, model=f"The model {model}")
     pipe = StableDiffusionPipeline.from_pretrained(
         model,
         dtype=dtype,
@@ -160,7 +214,7 @@ def load_pipeline(
         local_files_only=offline,
     )
     pipe.to(device)
-    configure_pipeline(pipe, device=device)
+    configure_pipeline(pipe, device=device, preset=preset)
     if compile:
         compile_pipeline(pipe, mode=compile_mode)
     return pipe

@@ -23,6 +23,11 @@ FIELDS = {
     "Size": ("size", str),
     "Model": ("model", str),
     "Scheduler": ("scheduler", str),
+    # Written by personalization.recipe.Recipe.png_parameters (A1111 writes the img2img strength as
+    # "Denoising strength" too).
+    "Preset": ("preset", str),
+    "Denoising strength": ("strength", float),
+    "LoRA scale": ("lora_scale", float),
 }
 
 
@@ -151,7 +156,8 @@ def read_parameters(data: bytes) -> dict:
     """Parse the A1111 "parameters" chunk of a PNG into a dict.
 
     Keys: prompt, negative_prompt, steps, sampler, guidance_scale, seed, width, height, model, scheduler,
-    plus any extra label as written. Returns {} when the PNG has no "parameters" chunk.
+    preset, strength (img2img), lora_scale (with a LoRA), plus any other label as written. Returns {}
+    when the PNG has no "parameters" chunk.
     """
     with Image.open(io.BytesIO(data)) as image:
         text = image.text.get("parameters")  # type: ignore[attr-defined]

@@ -20,10 +20,15 @@ from typing import Any
 
 from PIL import Image
 
+from personalization.presets import ENVELOPE
+
 from .options import SIZE_MESSAGE, size_ok
 
-MIN_STEPS, MAX_STEPS = 1, 150
-MIN_GUIDANCE, MAX_GUIDANCE = 0, 30
+# The engine's envelope: the widest of the model presets' ranges (presets.ENVELOPE). A request is
+# validated against its own preset by the Recipe (personalization/recipe.py), which then checks
+# these rules too; here they only guard the engine against a job that no preset allows.
+MIN_STEPS, MAX_STEPS = ENVELOPE.min_steps, ENVELOPE.max_steps
+MIN_GUIDANCE, MAX_GUIDANCE = ENVELOPE.min_guidance, ENVELOPE.max_guidance
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes [0, 2**64)
 
 
@@ -112,7 +117,7 @@ JOB_RULES: tuple[Rule, ...] = (
     Rule(
         "guidance",
         ("guidance_scale",),
-        f"guidance_scale must be between {MIN_GUIDANCE} and {MAX_GUIDANCE}",
+        f"guidance_scale must be between {MIN_GUIDANCE:g} and {MAX_GUIDANCE:g}",
         lambda job, _: _number(job.guidance_scale) and MIN_GUIDANCE <= job.guidance_scale <= MAX_GUIDANCE,
     ),
     Rule(

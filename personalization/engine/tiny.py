@@ -1,15 +1,29 @@
-"""A tiny random-weight pipeline in Stable Diffusion 2.1's layout, for tests and CPU benchmarks.
+"""A tiny random-weight pipeline in Stable Diffusion 2.x's layout, per model preset, for tests, the
+demo and CPU benchmarks.
 
-It has every component of `stabilityai/stable-diffusion-2-1` (v-prediction scheduler, linear-projection
-UNet with upcast attention, 8x VAE, CLIP text encoder and tokenizer) but only a few thousand weights,
-so a 64 px image takes a fraction of a second on a CPU. The pictures are noise; the code paths are real.
+It has every component of `stabilityai/stable-diffusion-2-1` (scheduler, linear-projection UNet, 8x
+VAE, CLIP text encoder and tokenizer) but only a few thousand weights, so a 64 px image takes a
+fraction of a second on a CPU. The pictures are noise; the code paths are real. Per preset
+(personalization/presets.py) it carries what tells the real models apart, so the loader treats it as
+it treats their weights (TINY_LAYOUTS):
+
+    sd21       v_prediction, UNet sample_size 96 (768 px), upcast attention, SD 2.1's DDIM config
+    sd21-base  epsilon, sample_size 64 (512 px), the same config with epsilon prediction
+    sd-turbo   epsilon, sample_size 64 (512 px), EulerDiscreteScheduler with trailing timesteps
+               (SD-Turbo's own scheduler config)
 """
 
 import json
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import (
+    AutoencoderKL,
+    DDIMScheduler,
+    EulerDiscreteScheduler,
+    StableDiffusionPipeline,
+    UNet2DConditionModel,
+)
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -18,6 +32,45 @@ from transformers.convert_slow_tokenizer import bytes_to_unicode
 SD21_CONFIGS = Path(__file__).parent / "sd21_configs"
 
 TEXT_WIDTH = 32  # the tiny text encoder's hidden size, and so the UNet's cross-attention dim
+
+
+def sd21_scheduler_config() -> dict:
+    """SD 2.1's scheduler config as published (a v-prediction DDIM config)."""
+    return json.loads((SD21_CONFIGS / "scheduler" / "scheduler_config.json").read_text())
+
+
+def sd_turbo_scheduler_config() -> dict:
+    """SD-Turbo's scheduler config: SD 2.1's betas, epsilon prediction, Euler with trailing timestep
+    spacing (so a single step starts from the last training timestep, as its model card runs it)."""
+    config = {k: v for k, v in sd21_scheduler_config().items() if not k.startswith("_")}
+    config.update(
+        prediction_type="epsilon",
+        timestep_spacing="trailing",
+        interpolation_type="linear",
+        use_karras_sigmas=False,
+    )
+    return config
+
+
+# What each preset's tiny model carries of its real model: the scheduler class and config, the
+# UNet's sample_size (native size / 8) and whether its attention upcasts to float32.
+TINY_LAYOUTS = {
+    "sd21": {
+        "scheduler": (DDIMScheduler, sd21_scheduler_config),
+        "sample_size": 96,
+        "upcast_attention": True,
+    },
+    "sd21-base": {
+        "scheduler": (DDIMScheduler, lambda: {**sd21_scheduler_config(), "prediction_type": "epsilon"}),
+        "sample_size": 64,
+        "upcast_attention": False,
+    },
+    "sd-turbo": {
+        "scheduler": (EulerDiscreteScheduler, sd_turbo_scheduler_config),
+        "sample_size": 64,
+        "upcast_attention": False,
+    },
+}
 
 
 def build_tiny_tokenizer() -> CLIPTokenizer:
@@ -49,18 +102,22 @@ def build_tiny_text_encoder(tokenizer: CLIPTokenizer) -> CLIPTextModel:
     )
 
 
-def build_tiny_pipeline(out_dir: Path, *, seed: int = 0) -> Path:
-    """Write a tiny SD 2.1-layout pipeline to `out_dir` with `save_pretrained` and return `out_dir`.
+def build_tiny_pipeline(out_dir: Path, *, preset: str = "sd21", seed: int = 0) -> Path:
+    """Write a tiny pipeline in the layout of model preset `preset` to `out_dir` with
+    `save_pretrained` and return `out_dir`.
 
-    The same seed writes the same weights. Load it with
-    `StableDiffusionPipeline.from_pretrained(out_dir, local_files_only=True)`.
+    The same seed writes the same weights (whatever the preset: only the configs differ). Load it as
+    real weights are loaded, with `engine.loading.load_pipeline(out_dir, preset=preset, ...)`.
     """
+    if preset not in TINY_LAYOUTS:
+        raise ValueError(f"unknown model preset {preset!r}; use one of {', '.join(TINY_LAYOUTS)}")
+    layout = TINY_LAYOUTS[preset]
     out_dir = Path(out_dir)
     tokenizer = build_tiny_tokenizer()
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        sample_size=64,
+        sample_size=layout["sample_size"],
         in_channels=4,
         out_channels=4,
         block_out_channels=(32, 64),
@@ -72,7 +129,7 @@ def build_tiny_pipeline(out_dir: Path, *, seed: int = 0) -> Path:
         cross_attention_dim=TEXT_WIDTH,
         attention_head_dim=(2, 4),
         use_linear_projection=True,
-        upcast_attention=True,
+        upcast_attention=layout["upcast_attention"],
         norm_num_groups=32,
     )
     vae = AutoencoderKL(
@@ -87,8 +144,8 @@ def build_tiny_pipeline(out_dir: Path, *, seed: int = 0) -> Path:
         sample_size=512,
     )
     text_encoder = build_tiny_text_encoder(tokenizer)
-    scheduler_config = json.loads((SD21_CONFIGS / "scheduler" / "scheduler_config.json").read_text())
-    scheduler = DDIMScheduler.from_config(scheduler_config)
+    scheduler_class, scheduler_config = layout["scheduler"]
+    scheduler = scheduler_class.from_config(scheduler_config())
 
     pipe = StableDiffusionPipeline(
         vae=vae,

@@ -2,6 +2,8 @@
 
 from django import template
 
+from personalization import presets
+
 register = template.Library()
 
 
@@ -49,3 +51,24 @@ def with_step(url: str, step) -> str:
     if not url or "?" in url:
         return url
     return f"{url}?step={step}"
+
+
+@register.filter
+def product_info(generation):
+    """The host's description of a generation's product (``ProductInfo``: name, slug, category...),
+    asked once per generation: ``{% with product=generation|product_info %}{{ product.name }}``."""
+    from ..selectors import request_product_info
+
+    return request_product_info(generation)
+
+
+@register.filter
+def preset_label(name) -> str:
+    """A model preset's label: "sd-turbo" -> "SD-Turbo (SD 2.1 distilled, 1-4 steps)"; a name that
+    is no longer a preset is shown as it is."""
+    if not name:
+        return ""
+    try:
+        return presets.get(str(name)).label
+    except presets.UnknownPreset:
+        return str(name)

@@ -6,9 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from brand_guides.api.serializers import MaterialSerializer
-from personalization.api.serializers import StrictCharField, absolute_url
-from personalization.models import LineDesign
+from apikit.serializers import StrictCharField, absolute_url
+from personalization.interface import LineDesign, MaterialSerializer, preset_for_product
 from shop.models import BaseColor, Order, OrderLine, Product
 
 # --- catalogue -----------------------------------------------------------------------------------
@@ -41,6 +40,7 @@ class ProductSerializer(serializers.ModelSerializer):
     print_area = PrintAreaSerializer(source="*", read_only=True)
     allowed_materials = MaterialSerializer(many=True, read_only=True)
     mockup_url = serializers.SerializerMethodField()
+    model_preset = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
@@ -57,6 +57,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "print_area",
             "allowed_materials",
             "mockup_url",
+            "model_preset",
         ]
 
     def get_url(self, obj: Product) -> str:
@@ -66,6 +67,11 @@ class ProductSerializer(serializers.ModelSerializer):
 
     def get_mockup_url(self, obj: Product) -> str | None:
         return absolute_url(self.context.get("request"), obj.mockup_template)
+
+    def get_model_preset(self, obj: Product) -> str:
+        """The model preset its design requests are made and validated with (the product's own,
+        else its brand's, else the shop's default): see GET /api/v1/presets/."""
+        return preset_for_product(obj)
 
 
 # --- orders: input -------------------------------------------------------------------------------
@@ -125,6 +131,7 @@ class LineDesignSerializer(serializers.ModelSerializer):
             "negative_prompt",
             "seed",
             "model",
+            "preset",
             "scheduler",
             "steps",
             "guidance_scale",

@@ -12,15 +12,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from personalization.api.errors import error_responses, field_errors_serializer, validation_error
-from personalization.api.idempotency import IdempotentCreateMixin, idempotent
-from personalization.api.parsers import JSONParser
-from personalization.api.throttles import OrderCreateUserThrottle
-from personalization.api.views import IDEMPOTENCY_PARAMETER, RETRY_AFTER
+from apikit.errors import error_responses, field_errors_serializer, validation_error
+from apikit.idempotency import IdempotentCreateMixin, idempotent
+from apikit.parsers import JSONParser
+from apikit.schema import IDEMPOTENCY_PARAMETER, RETRY_AFTER
 from shop.models import Order, OrderLine, Product
 from shop.services import OrderLinesInvalid, order_place_from_lines
 
 from .serializers import OrderCreateSerializer, OrderSerializer, ProductSerializer
+from .throttles import OrderCreateUserThrottle
 
 OrderCreateErrorSerializer = field_errors_serializer(
     "OrderCreateError",

@@ -11,7 +11,7 @@ from PIL import Image, ImageCms
 
 from personalization.engine.tiny import build_tiny_upscaler
 from personalization.models import GenerationImage, GenerationRequest, LineDesign
-from personalization.services import line_design_render_print_file
+from personalization.print_jobs import line_design_render_print_file
 from tests.factories import make_product
 from tests.foundation_helpers import make_generation, make_order, png_bytes
 

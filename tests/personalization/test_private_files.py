@@ -28,8 +28,9 @@ from django_sendfile.utils import _get_sendfile
 
 from personalization import files
 from personalization.models import GenerationImage, GenerationRequest, LineDesign
+from personalization.print_jobs import line_design_render_print_file
 from personalization.review import generation_hold_for_review, generation_review_approve
-from personalization.services import _answer_from_cache, line_design_create, line_design_render_print_file
+from personalization.services import _answer_from_cache, line_design_create
 from personalization.storage import line_prefix, private_storage, request_prefix
 from shop.models import Order, OrderLine
 from tests.factories import make_brand, make_product, make_style, make_user, png, visitor

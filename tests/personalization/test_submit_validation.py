@@ -4,9 +4,10 @@ request is submitted, so no request is accepted and then failed by the worker fo
 submit could have caught. Each rule, through the service, the studio form and the API: a field error
 saying what to change, nothing created, nothing queued, nothing counted against the quota.
 
-Several rules are also guarded by the shop's own, narrower settings (MAX_STEPS, MAX_GUIDANCE,
-SIZES); the cases run under settings wider than the engine's limits, so the engine's rule itself is
-what refuses them."""
+The checks are the Recipe's (personalization.recipe.build, the one validation). Several rules are
+also guarded by the model preset's own, narrower ranges (steps, guidance, sizes); those cases run
+with the preset widened past the engine's limits (PRESET_OVERRIDES, which the system check would
+refuse), so the engine's rule itself is what refuses them."""
 
 import io
 import re
@@ -17,12 +18,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from brand_guides.models import Brand
 from personalization import lifecycle, worker
 from personalization.engine import rules
 from personalization.models import GenerationRequest
-from personalization.services import ENGINE_RULE_ERRORS, generation_job, generation_request_create
+from personalization.recipe import ENGINE_RULE_ERRORS, Recipe
+from personalization.services import generation_request_create
 from tests.factories import make_brand, make_product, make_user, png, visitor
 from tests.personalization.api.conftest import token_client
 
@@ -32,8 +35,9 @@ API = "/api/v1/generations/"
 MISSING_LORA = "brands/lora/missing-brand-style.safetensors"
 STUDIO_VISITOR = "visitor-submit"
 
-# Wider than the engine (steps 1..150, guidance 0..30, sizes multiples of 8 in 64..2048).
-WIDE = {"MAX_STEPS": 1000, "MAX_GUIDANCE": 100.0, "SIZES": (64, 100, 128, 4096), "DEFAULT_SIZE": 64}
+# The default preset widened past the engine (steps 1..150, guidance 0..30, sizes multiples of 8 in
+# 64..2048).
+WIDE = {"max_steps": 1000, "max_guidance": 100.0, "sizes": (64, 100, 128, 4096), "default_size": 64}
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,8 @@ CASES = [
     Case("seed_range", {"seed": 2**64}, "seed", "between 0 and|less than or equal to 4294967295"),
     Case("size", {"size": 100}, "size", "multiples of 8", wide=True, channels=("service", "api")),
     Case("size", {"size": 4096}, "size", "from 64 to 2048", wide=True, channels=("service", "api")),
-    Case("steps", {"steps": 151}, "steps", "between 1 and 150", wide=True),
-    Case("guidance", {"guidance_scale": 30.5}, "guidance_scale", "between 0 and 30", wide=True),
+    Case("steps", {"steps": 151}, "steps", "151 steps are more than the generator can run", wide=True),
+    Case("guidance", {"guidance_scale": 30.5}, "guidance_scale", "30.5 is out of the generator", wide=True),
     Case("strength", {"strength": 0}, "strength", "between 0.05 and 1|greater than or equal to 0.05"),
     # The issue's request: steps 1, a reference picture, strength 0.6.
     Case(
@@ -93,6 +97,13 @@ BASE = {
 
 def use(settings, **overrides):
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, **overrides}
+
+
+def widen(settings, **fields):
+    """Widen the default preset "sd21" (keeping the other overrides, e.g. the tiny model's)."""
+    overrides = dict(settings.PERSONALIZATION.get("PRESET_OVERRIDES") or {})
+    overrides["sd21"] = {**overrides.get("sd21", {}), **fields}
+    use(settings, PRESET_OVERRIDES=overrides)
 
 
 @pytest.fixture
@@ -173,7 +184,7 @@ def test_each_engine_rule_is_a_field_error_at_submit_and_nothing_is_created(
     settings, product, case, channel, django_capture_on_commit_callbacks
 ):
     if case.wide:
-        use(settings, **WIDE)
+        widen(settings, **WIDE)
     if case.missing_lora:
         without_lora_file(product)
     use(settings, DAILY_QUOTA=1)
@@ -199,17 +210,26 @@ def test_each_case_is_a_job_the_engine_refuses(settings, product, case):
     if case.missing_lora:
         without_lora_file(product)
     values = request_values(case)
-    job = generation_job(
-        product=product,
-        description=values["description"],
+    brand = product.brand
+    size = values.get("size", 64)
+    unchecked = Recipe(  # built directly, skipping recipe.build's checks
+        preset="sd21",
+        model="stabilityai/stable-diffusion-2-1",
+        prompt=values["description"],
+        negative_prompt="",
         seed=values["seed"],
         variations=values["variations"],
         steps=values["steps"],
         guidance_scale=values["guidance_scale"],
-        size=values.get("size", 64),
+        width=size,
+        height=size,
         strength=values["strength"],
-        reference_png=png() if case.values.get("reference") else None,
+        reference_sha256="0" * 64 if case.values.get("reference") else "",
+        lora=brand.lora_weights.name or "",
+        lora_scale=brand.lora_scale,
     )
+    reference = Image.open(io.BytesIO(png()), formats=["PNG"]) if case.values.get("reference") else None
+    job = unchecked.job(reference_image=reference, lora_path=unchecked.lora or None)
     storage_has = product.brand.lora_weights.storage.exists
     assert case.rule in [rule.name for rule in rules.problems(job, file_exists=storage_has)]
     with pytest.raises(rules.RuleBroken):
@@ -236,7 +256,8 @@ BOUNDARIES = [
     ({"steps": 1, "strength": 1.0, "reference": True}, False),
     ({"steps": 19, "strength": 0.05, "reference": True}, False),  # int(19 × 0.05) = 0 ... is refused
     ({"steps": 20, "strength": 0.05, "reference": True}, False),  # ... int(20 × 0.05) = 1 is not
-    ({"steps": 150, "guidance_scale": 30.0, "size": 2048, "wide": True}, False),  # the engine's limits
+    # The widest any preset allows (presets.ENVELOPE: the database's constraints too).
+    ({"steps": 100, "guidance_scale": 20.0, "size": 2048, "wide": True}, False),
 ]
 
 
@@ -250,7 +271,7 @@ def test_the_accepted_side_of_each_boundary_becomes_a_job_the_engine_runs(
     check; the marked ones are then run by the worker's own code (worker.run, the tiny pipeline)."""
     values = dict(values)
     if values.pop("wide", False):
-        use(settings, **{**WIDE, "SIZES": (64, 2048)})
+        widen(settings, sizes=(64, 2048), default_size=64)
     kwargs = {**BASE, "size": 64, **values}
     if kwargs.pop("reference", False):
         kwargs["reference_image"] = reference_file()

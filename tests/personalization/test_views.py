@@ -88,8 +88,8 @@ def test_studio_renders_every_field_and_the_buttons(me, product, style):
     assert 'hx-post="/personalize/"' in html
     assert 'hx-encoding="multipart/form-data"' in html
     assert "data-random-seed" in html and ">Generate<" in html and ">Clear<" in html
-    assert '<body hx-headers=\'{"x-csrftoken": "' in html
-    assert "/static/vendor/htmx.min.js" in html
+    assert '<meta name="personalization-csrf-token" content="' in html
+    assert "/static/personalization/htmx.min.js" in html and "/static/personalization/studio.js" in html
 
 
 def test_studio_preselects_the_product_from_the_product_page(me, product):

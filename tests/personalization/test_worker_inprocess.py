@@ -12,7 +12,6 @@ from PIL import Image
 from personalization import worker
 from personalization.engine.core import SCHEDULER_NAME
 from personalization.models import GenerationRequest
-from personalization.services import SCHEDULER_NAME as SERVICE_SCHEDULER_NAME
 from personalization.services import generation_request_create
 from tests.factories import make_brand, make_product
 
@@ -49,8 +48,9 @@ def pixels(field) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(fh.read())).convert("RGB"), dtype=np.float32)
 
 
-def test_scheduler_names_agree():
-    assert SCHEDULER_NAME == SERVICE_SCHEDULER_NAME
+def test_scheduler_names_agree(product):
+    """The engine's scheduler is the one the submitted row (its recipe) names."""
+    assert submit(product).scheduler_name == SCHEDULER_NAME
 
 
 def test_out_of_memory_fails_with_gpu_oom_and_the_next_request_succeeds(product, engine, monkeypatch):

@@ -11,13 +11,12 @@ material are matched by name when the catalogue has them, else left to the produ
 import json
 from pathlib import Path
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
 from brand_guides.models import MaterialPreset, StylePreset
-from personalization.conf import conf
+from personalization.hosts import host
 from personalization.services import QuotaExceeded, generation_request_create
 
 
@@ -30,6 +29,14 @@ def _match(queryset, name: str):
         if slug
         else None
     )
+
+
+def _find_product(catalogue, product_type: str, category: str):
+    """(row, ProductInfo) of the first product of this type, else of this category; else Nones."""
+    wanted = product_type.casefold()
+    by_type = (pair for pair in catalogue if wanted and pair[1].product_type.casefold() == wanted)
+    by_category = (pair for pair in catalogue if category and pair[1].category_slug == category)
+    return next(by_type, None) or next(by_category, (None, None))
 
 
 class Command(BaseCommand):
@@ -62,8 +69,9 @@ class Command(BaseCommand):
     ):
         if not path.exists():
             raise CommandError(f"{path} does not exist")
-        Product = apps.get_model(conf.PRODUCT_MODEL)
-        products = Product.objects.filter(is_published=True).select_related("category")
+        # The host's personalizable products, each with its description (ProductInfo), in its order.
+        rows = list(host().products())
+        catalogue = list(zip(rows, host().product_infos(rows), strict=True))
         counts: dict[str, int] = {}
         lines = [line for line in path.read_text().splitlines() if line.strip()]
         for i, line in enumerate(lines[:limit] if limit else lines):
@@ -74,26 +82,21 @@ class Command(BaseCommand):
                 counts["invalid"] = counts.get("invalid", 0) + 1
                 continue
             category = slugify((row.get("category") or "").replace("_", "-"))
-            product = (
-                products.filter(product_type__iexact=row.get("product_type", "")).first()
-                or products.filter(category__slug=category).first()
-            )
+            product, info = _find_product(catalogue, str(row.get("product_type") or ""), category)
             if product is None:
                 self.stderr.write(f"line {i + 1}: no product for {row.get('product_type')!r} / {category!r}")
                 counts["no_product"] = counts.get("no_product", 0) + 1
                 continue
-            colors = list(product.base_colors.all())
-            color = next(
-                (c for c in colors if c.name.casefold() == str(row.get("base_color", "")).casefold()), None
-            )
-            allowed = product.allowed_materials.all()
+            color = info.base_color(str(row.get("base_color") or "")) or next(iter(info.base_colors), None)
+            allowed = info.material_ids
             material = _match(
-                allowed if allowed.exists() else MaterialPreset.objects.all(), row.get("material", "")
+                MaterialPreset.objects.filter(pk__in=allowed) if allowed else MaterialPreset.objects.all(),
+                row.get("material", ""),
             )
             try:
                 req = generation_request_create(
                     product=product,
-                    base_color=(color or colors[0]).name,
+                    base_color=color.name if color else "",
                     description=row.get("description", ""),
                     style=_match(StylePreset.objects.all(), row.get("style", "")),
                     material=material,
@@ -110,5 +113,5 @@ class Command(BaseCommand):
             except QuotaExceeded as exc:
                 raise CommandError(f"stopped at line {i + 1}: {exc}") from None
             counts[req.status] = counts.get(req.status, 0) + 1
-            self.stdout.write(f"{req.status:9} {product.name:28} {req.description[:60]}")
+            self.stdout.write(f"{req.status:9} {info.name:28} {req.description[:60]}")
         self.stdout.write("submitted: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

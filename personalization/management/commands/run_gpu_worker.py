@@ -23,7 +23,7 @@ from django.db import close_old_connections
 
 from personalization.conf import conf
 from personalization.lifecycle import sweep_expired_leases
-from personalization.worker import check_safety, check_settings
+from personalization.worker import check_safety, check_settings, models_in_use
 
 
 class Command(BaseCommand):
@@ -48,8 +48,12 @@ class Command(BaseCommand):
             if gpu is not None:
                 env["CUDA_VISIBLE_DEVICES"] = gpu
             children.append(subprocess.Popen([sys.executable, sys.argv[0], "qcluster"], env=env))
+        models = "; ".join(
+            f"{name} {model}" + (" (default)" if name == conf.DEFAULT_PRESET else "")
+            for name, model in models_in_use().items()
+        )
         self.stdout.write(
-            f"GPU worker: {len(children)} cluster(s) '{conf.GPU_CLUSTER}', model {conf.MODEL}"
+            f"GPU worker: {len(children)} cluster(s) '{conf.GPU_CLUSTER}', presets: {models}"
             + (" (DEMO MODEL: random weights, pictures are noise)" if conf.DEMO_MODEL else "")
             + ("" if conf.SAFETY_CHECK else " (OUTPUT SAFETY CHECK OFF)")
         )

@@ -9,7 +9,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
-from brand_guides.models import Brand, MaterialPreset, PaletteColor, StylePreset, Typography
+from personalization.interface import (
+    Brand,
+    MaterialPreset,
+    PaletteColor,
+    StylePreset,
+    Typography,
+    draw_template,
+)
 from shop.models import BaseColor, Category, Product
 
 CATEGORIES = [
@@ -612,8 +619,6 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        from personalization.mockups import draw_template
-
         categories = {}
         for position, (slug, name) in enumerate(CATEGORIES):
             categories[slug], _ = Category.objects.update_or_create(

@@ -4,7 +4,8 @@ from urllib.parse import urljoin
 import pytest
 from django.urls import reverse
 
-from personalization.models import GenerationRequest, IdempotencyKey
+from apikit.models import IdempotencyKey
+from personalization.models import GenerationRequest
 from tests.personalization.api.conftest import png_bytes
 
 URL = "/api/v1/generations/"
@@ -395,7 +396,7 @@ def test_bad_idempotency_key_answers_400(api, catalogue, key):
 def test_idempotency_race_on_the_unique_key_replays_the_winner(api, catalogue, monkeypatch):
     """Two requests with one key, both past the lookup before either stored: the loser's insert hits the
     unique constraint, its transaction (with its generation) rolls back and it replays the winner."""
-    from personalization.api import idempotency
+    from apikit import idempotency
 
     first = api.post(URL, body(), format="json", HTTP_IDEMPOTENCY_KEY="race")
     real_stored = idempotency._stored
@@ -556,7 +557,7 @@ def test_concurrent_requests_with_one_key_create_one_generation(user, catalogue,
 
     from django.db import connection, connections
 
-    from personalization.api import idempotency
+    from apikit import idempotency
     from tests.personalization.api.conftest import token_client
 
     if connection.vendor != "postgresql":

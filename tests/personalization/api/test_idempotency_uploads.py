@@ -6,7 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import encode_multipart
 
-from personalization.models import GenerationRequest, IdempotencyKey
+from apikit.models import IdempotencyKey
+from personalization.models import GenerationRequest
 from tests.personalization.api.conftest import png_bytes
 
 URL = "/api/v1/generations/"

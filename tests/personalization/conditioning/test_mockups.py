@@ -4,15 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from personalization.mockups import (
-    BACKDROP_RGB,
-    GUIDE_RGB,
-    SHAPES,
-    composite,
-    draw_template,
-    logo_rect,
-    print_box_pixels,
-)
+from personalization.mockups.compositing import BACKDROP_RGB, composite, logo_rect, print_box_pixels
+from personalization.mockups.outlines import GUIDE_RGB, SHAPES, draw_template
 from personalization.specs import CATEGORY_SLUGS, LOGO_ANCHORS, LogoSpec, PrintAreaSpec
 
 from .conftest import CATEGORY_PRODUCTS

@@ -56,7 +56,7 @@ def test_parameters_round_trip_with_extras_quoting_and_unicode():
         "model": "stabilityai/stable-diffusion-2-1",
         "scheduler": "DPMSolverMultistepScheduler (DPM++ 2M)",
         "Brand": "Acme, Inc.",
-        "Denoising strength": "0.6",
+        "strength": 0.6,  # a known label (the Recipe writes it), read back as a number
         "Lora": "acme_v2",
     }
 

@@ -30,8 +30,12 @@ BREAKS = {
     "seeds_present": [job(seeds=[])],
     "seed_range": [job(seeds=[-1]), job(seeds=[2**64]), job(seeds=[1.5]), job(seeds=[True])],
     "size": [job(width=100), job(height=4096), job(width=56, height=56), job(width=64.0)],
-    "steps": [job(steps=0), job(steps=151), job(steps=2.5)],
-    "guidance": [job(guidance_scale=31), job(guidance_scale=-0.5), job(guidance_scale=float("nan"))],
+    "steps": [job(steps=0), job(steps=rules.MAX_STEPS + 1), job(steps=2.5)],
+    "guidance": [
+        job(guidance_scale=rules.MAX_GUIDANCE + 1),
+        job(guidance_scale=-0.5),
+        job(guidance_scale=float("nan")),
+    ],
     "strength": [job(strength=0), job(strength=1.5), job(strength=float("inf"))],
     "img2img_steps": [
         job(steps=1, strength=0.6, reference_image=reference()),  # the issue's request
@@ -126,9 +130,9 @@ def test_the_engine_checks_its_input_only_through_the_rules():
         job(steps=2, strength=0.5, reference_image=reference()),  # exactly one img2img step
         job(steps=1, strength=1.0, reference_image=reference()),
         job(guidance_scale=0, seeds=[2**64 - 1]),
-        job(guidance_scale=30, strength=1e-9),  # strength is unused without a reference
+        job(guidance_scale=rules.MAX_GUIDANCE, strength=1e-9),  # strength is unused without a reference
     ],
-    ids=["steps=1", "img2img-one-step", "img2img-strength-1", "guidance=0,max-seed", "guidance=30"],
+    ids=["steps=1", "img2img-one-step", "img2img-strength-1", "guidance=0,max-seed", "guidance=max"],
 )
 def test_the_accepted_side_of_each_boundary_really_runs(engine, accepted):
     assert problems(accepted) == []
@@ -137,6 +141,20 @@ def test_the_accepted_side_of_each_boundary_really_runs(engine, accepted):
 
 
 def test_the_largest_size_and_most_steps_are_accepted():
-    """Not run (2048 px, 150 steps on the CPU is slow): the rules accept them."""
-    assert problems(job(width=2048, height=2048, steps=150)) == []
+    """Not run (2048 px, 100 steps on the CPU is slow): the rules accept them."""
+    assert problems(job(width=2048, height=2048, steps=rules.MAX_STEPS)) == []
     assert problems(job(width=64, height=2048)) == []
+
+
+def test_the_engine_envelope_is_the_widest_of_the_presets():
+    """No preset allows a job the engine refuses, and the engine allows nothing beyond every preset."""
+    from personalization.presets import BUILT_IN
+
+    assert rules.MIN_STEPS == min(p.min_steps for p in BUILT_IN.values()) == 1
+    assert max(p.max_steps for p in BUILT_IN.values()) == rules.MAX_STEPS
+    assert rules.MIN_GUIDANCE == min(p.min_guidance for p in BUILT_IN.values()) == 0
+    assert max(p.max_guidance for p in BUILT_IN.values()) == rules.MAX_GUIDANCE
+    for preset in BUILT_IN.values():
+        for steps in (preset.min_steps, preset.max_steps):
+            for guidance in (preset.min_guidance, preset.max_guidance):
+                assert problems(job(steps=steps, guidance_scale=guidance)) == [], preset.name

@@ -1,0 +1,267 @@
+"""A customer of the oscar shop designs, fills oscar's basket and orders; the designs are frozen onto
+oscar's order lines. The designs are made by the real worker code (personalization.worker.run) on
+the tiny random-weight pipeline, in this process; the order is placed by oscar's own OrderCreator."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from oscar.core.loading import get_class, get_model
+from PIL import Image
+
+from personalization import interface, worker
+from personalization.review import generation_hold_for_review
+from personalization.tasks import print_file_render
+from tests.hosts.oscar.conftest import make_oscar_product, place_order
+from tests.hosts.oscar.integration import (
+    DESIGN_OPTION_CODE,
+    NOT_A_DESIGN,
+    basket_add_design,
+    basket_design_problems,
+    design_option,
+    design_value,
+    own_design,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = interface.GenerationRequest.Status
+Order = get_model("order", "Order")
+UnableToPlaceOrder = get_class("order.exceptions", "UnableToPlaceOrder")
+
+
+def design(product, customer, *, seed, description="Geometric wolf head made of triangles", **kw):
+    """A design submitted through the plugin's public service and made by the worker code."""
+    params = {"base_color": "Navy", "steps": 3, "size": 64, "seed": seed}
+    params.update(kw)
+    generation = interface.submit_design(
+        product=product, description=description, customer=customer, **params
+    )
+    worker.run(generation.pk)
+    generation.refresh_from_db()
+    assert generation.status == Status.SUCCEEDED, (generation.error_code, generation.error_message)
+    return generation
+
+
+def pixels_of(field) -> tuple[int, int]:
+    with field.open("rb") as fh:
+        picture = Image.open(fh)
+        picture.load()
+    return picture.size
+
+
+@pytest.fixture
+def logged_in(client, customer):
+    client.force_login(customer)
+    return client
+
+
+def test_two_designs_of_one_product_are_two_basket_lines_and_two_frozen_order_lines(
+    tiny_model, product, customer, basket, django_capture_on_commit_callbacks
+):
+    wolf = design(product, customer, seed=11)
+    fox = design(product, customer, seed=12, description="A fox in a meadow of flowers")
+
+    first = basket_add_design(basket=basket, image=wolf.images.get(index=0))
+    second = basket_add_design(basket=basket, image=fox.images.get(index=0))
+    assert first.pk != second.pk and basket.num_lines == 2
+    assert {line.product_id for line in basket.all_lines()} == {product.pk}
+    assert [a.option.code for a in first.attributes.all()] == [DESIGN_OPTION_CODE]
+    # The same design again is the same line, one more of it.
+    again = basket_add_design(basket=basket, image=wolf.images.get(index=0))
+    assert again.pk == first.pk and basket.num_lines == 2
+    again.refresh_from_db()
+    assert again.quantity == 2
+    assert basket_design_problems(basket) == []
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        order = place_order(basket, user=customer)
+    assert len(queued) == 2  # one print-file job per frozen design, queued once the order commits
+
+    lines = list(order.lines.order_by("pk"))
+    assert len(lines) == 2
+    for line, generation, quantity in ((lines[0], wolf, 2), (lines[1], fox, 1)):
+        assert line.quantity == quantity
+        frozen = line.design  # the plugin's LineDesign, one-to-one with oscar's order.Line
+        image = generation.images.get(index=0)
+        assert frozen.source_image == image
+        assert (frozen.description, frozen.optimized_prompt, frozen.negative_prompt) == (
+            generation.description,
+            generation.optimized_prompt,
+            generation.negative_prompt,
+        )
+        assert frozen.optimized_prompt and frozen.negative_prompt
+        assert frozen.seed == image.seed == generation.seed
+        assert frozen.model_name == generation.model_name and frozen.scheduler_name
+        assert frozen.preset == generation.preset
+        assert (frozen.base_color_name, frozen.base_color_hex) == ("Navy", "#1f2a44")
+        assert frozen.customer == customer and frozen.brand == generation.brand
+        assert frozen.print_area["width_mm"] == 250.0 and frozen.print_area["height_mm"] == 300.0
+        # Copies, not the variation's own files.
+        assert frozen.image.name != image.image.name and pixels_of(frozen.image) == (64, 64)
+        assert frozen.mockup.name and pixels_of(frozen.mockup)[0] > 64
+        assert not frozen.print_file
+        # The order line keeps the option, as oscar shows it in the dashboard.
+        assert [(a.type, a.value) for a in line.attributes.all()] == [
+            (DESIGN_OPTION_CODE, design_value(image))
+        ]
+
+        # The print-file job (the worker's task, run here synchronously).
+        print_file_render(frozen.pk)
+        frozen.refresh_from_db()
+        width, height = pixels_of(frozen.print_file)
+        # 250 x 300 mm at 300 dpi, plus bleed on each side.
+        assert width > 250 / 25.4 * 300 and height > 300 / 25.4 * 300
+    assert lines[0].design.image.name != lines[1].design.image.name
+
+
+def test_a_design_held_for_review_after_it_went_into_the_basket_stops_the_whole_order(
+    tiny_model, product, customer, basket, brand
+):
+    ok = design(product, customer, seed=21)
+    held = design(product, customer, seed=22, description="A lighthouse at dusk")
+    basket_add_design(basket=basket, image=ok.images.get(index=0))
+    basket_add_design(basket=basket, image=held.images.get(index=0))
+    generation_hold_for_review(request_id=held.pk, reason="A protected name.")
+    held.refresh_from_db()
+
+    assert basket_design_problems(basket) == [f"{product.get_title()}: {interface.order_refusal(held)}"]
+    with pytest.raises(UnableToPlaceOrder, match="checks this design"):
+        place_order(basket, user=customer)
+    # Nothing of the order was kept: no order, no line, no frozen design (the other line's neither).
+    assert not Order.objects.exists()
+    assert not interface.LineDesign.objects.exists()
+    assert basket.num_lines == 2
+
+
+def test_held_failed_or_unfinished_designs_cannot_go_into_the_basket(tiny_model, product, customer, basket):
+    held = design(product, customer, seed=31)
+    generation_hold_for_review(request_id=held.pk, reason="A protected name.")
+    held.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        basket_add_design(basket=basket, image=held.images.get(index=0))
+    assert refused.value.message_dict == {"design": [interface.order_refusal(held)]}
+
+    failed = design(product, customer, seed=32, description="A red kite over the hills")
+    interface.GenerationRequest.objects.filter(pk=failed.pk).update(status=Status.FAILED)
+    failed.refresh_from_db()
+    with pytest.raises(ValidationError, match="This design is failed, so it cannot be ordered."):
+        basket_add_design(basket=basket, image=failed.images.get(index=0))
+    assert basket.num_lines == 0
+
+
+def test_a_design_of_another_product_cannot_be_ordered_with_this_one(tiny_model, product, customer, brand):
+    wolf = design(product, customer, seed=41)
+    other = make_oscar_product(brand=brand, title="Canvas tote")
+    Basket = get_model("basket", "Basket")
+    basket = Basket.objects.create(owner=customer)
+    basket.strategy = get_class("partner.strategy", "Selector")().strategy(user=customer)
+    # As if typed into oscar's own product form: the option value of a real design, on another product.
+    basket.add_product(other, options=[{"option": design_option(), "value": design_value(wolf.images.get())}])
+    with pytest.raises(UnableToPlaceOrder, match="not made for this product"):
+        place_order(basket, user=customer)
+    assert not Order.objects.exists()
+
+
+def test_an_option_value_not_made_by_the_studio_is_refused_at_checkout(product, customer, basket):
+    """Oscar's own product page offers the required option as a text field: what a customer types
+    there is no design (the value is signed when the studio's design is added)."""
+    basket.add_product(product, options=[{"option": design_option(), "value": "my own design please"}])
+    assert basket_design_problems(basket) == [f"{product.get_title()}: {NOT_A_DESIGN}"]
+    with pytest.raises(UnableToPlaceOrder, match="not a design made in the studio"):
+        place_order(basket, user=customer)
+    assert not Order.objects.exists()
+
+
+def test_only_the_customers_own_designs_can_be_chosen(tiny_model, product, customer):
+    from django.contrib.auth import get_user_model
+
+    other = get_user_model().objects.create_user(
+        username="other", email="o@example.com", password="x-long-pw1"
+    )
+    theirs = design(product, other, seed=51)
+    for generation_id, index in ((theirs.pk, 0), ("not-a-uuid", 0), (theirs.pk, "x")):
+        with pytest.raises(ValidationError, match="No such design."):
+            own_design(generation_id=generation_id, image_index=index, user=customer)
+    assert own_design(generation_id=theirs.pk, image_index=0, user=other) == theirs.images.get()
+
+
+# --- through the web: the studio inside oscar, the "add to basket" button -----------------------------
+
+
+def test_the_studio_renders_inside_oscars_layout(logged_in, product):
+    page = logged_in.get(reverse("personalization:studio"), {"product": product.slug})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="studio-form"' in html  # the plugin's studio
+    assert reverse("basket:summary") in html  # oscar's layout (its mini basket) around it
+    assert "personalization/htmx.min.js" in html and "personalization/studio.js" in html
+    assert product.get_title() in html
+
+
+def test_designed_in_the_studio_added_with_the_button_and_ordered(logged_in, tiny_model, product, customer):
+    submitted = logged_in.post(
+        reverse("personalization:studio"),
+        {
+            "product": product.slug,
+            "base_color": "White",
+            "description": "Geometric wolf head made of triangles",
+            "steps": 3,
+            "size": 64,
+            "seed": 7,
+            "variations": 2,
+        },
+    )
+    generation = interface.designs_for(user=customer).get()
+    # Without htmx the studio answers with the design's page.
+    assert submitted.status_code == 302, submitted.content.decode()[:2000]
+    assert submitted["Location"] == reverse("personalization:job", args=[generation.pk])
+    worker.run(generation.pk)
+    generation.refresh_from_db()
+    assert generation.status == Status.SUCCEEDED and generation.images.count() == 2
+
+    # The finished design's page offers "Add to basket" for each variation (this host's template).
+    page = logged_in.get(reverse("personalization:job", args=[generation.pk]))
+    assert page.content.decode().count(reverse("oscar_host_basket_add")) == 2
+
+    for index in (1, 0):
+        added = logged_in.post(
+            reverse("oscar_host_basket_add"), {"generation": generation.pk, "image": index}
+        )
+        assert added.status_code == 302 and added["Location"] == reverse("basket:summary")
+    summary = logged_in.get(reverse("basket:summary"))
+    assert summary.status_code == 200
+    basket = summary.context["basket"]
+    assert basket.num_lines == 2
+
+    order = place_order(basket, user=customer)
+    frozen = [line.design for line in order.lines.order_by("pk")]
+    assert [d.source_image.index for d in frozen] == [1, 0]
+    assert [d.seed for d in frozen] == [generation.seed + 1, generation.seed]
+    assert all(d.base_color_name == "White" for d in frozen)
+
+
+def test_the_button_refuses_a_held_design_with_its_reason(logged_in, tiny_model, product, customer):
+    held = design(product, customer, seed=61)
+    generation_hold_for_review(request_id=held.pk, reason="A protected name.")
+    held.refresh_from_db()
+    answer = logged_in.post(
+        reverse("oscar_host_basket_add"), {"generation": held.pk, "image": 0}, follow=True
+    )
+    assert answer.redirect_chain[0][0] == reverse("personalization:job", args=[held.pk])
+    assert interface.order_refusal(held) in [str(m) for m in answer.context["messages"]]
+    assert not get_model("basket", "Line").objects.exists()
+
+
+def test_the_button_answers_no_such_design_for_anothers_or_a_made_up_design(logged_in, tiny_model, product):
+    from django.contrib.auth import get_user_model
+
+    other = get_user_model().objects.create_user(
+        username="other2", email="o2@example.com", password="x-long-pw1"
+    )
+    theirs = design(product, other, seed=71)
+    for data in ({"generation": theirs.pk, "image": 0}, {"generation": "nope"}, {}):
+        answer = logged_in.post(reverse("oscar_host_basket_add"), data, follow=True)
+        assert answer.status_code == 200
+        assert "No such design." in [str(m) for m in answer.context["messages"]]
+    assert not get_model("basket", "Line").objects.exists()
+    assert logged_in.get(reverse("oscar_host_basket_add")).status_code == 405

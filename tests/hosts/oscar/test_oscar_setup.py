@@ -1,0 +1,108 @@
+"""The oscar host builds from scratch, and the plugin reads oscar's catalogue through the adapter."""
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from oscar.core.loading import get_model
+
+from personalization import interface
+from personalization.hosts import host
+from tests.hosts.oscar.conftest import make_oscar_product
+from tests.hosts.oscar.host import OscarHost, parse_base_colors
+from tests.hosts.oscar.integration import DESIGN_OPTION_CODE, personalizable_product_class
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _manage(*args, env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args, "--settings", "tests.hosts.oscar.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_migrate_from_scratch_then_check_and_no_missing_migrations(tmp_path):
+    """A new SQLite database: oscar's and the plugin's migrations run in one go (the plugin's
+    LineDesign points at oscar's order.Line, its GenerationRequest at catalogue.Product)."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    migrated = _manage("migrate", "--no-input", env=env)
+    assert migrated.returncode == 0, migrated.stdout[-2000:] + migrated.stderr[-4000:]
+    assert "Applying personalization.0001_initial" in migrated.stdout
+    assert "Applying order.0001_initial" in migrated.stdout
+    checked = _manage("check", "--fail-level", "WARNING", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    missing = _manage("makemigrations", "--check", "--dry-run", env=env)
+    assert missing.returncode == 0, missing.stdout + missing.stderr
+
+
+@pytest.mark.django_db
+def test_the_plugin_points_at_oscars_models():
+    from personalization.models import GenerationRequest, LineDesign
+
+    assert GenerationRequest._meta.get_field("product").related_model is get_model("catalogue", "Product")
+    assert LineDesign._meta.get_field("order_line").related_model is get_model("order", "Line")
+    assert isinstance(host(), OscarHost)
+
+
+@pytest.mark.django_db
+def test_a_personalizable_product_gets_the_design_option(brand):
+    product = make_oscar_product(brand=brand, title="Navy hoodie")
+    option = product.options.get(code=DESIGN_OPTION_CODE)
+    assert option.required and option.type == "text"
+    # Idempotent: setting the class up again adds nothing.
+    personalizable_product_class()
+    assert get_model("catalogue", "Option").objects.filter(code=DESIGN_OPTION_CODE).count() == 1
+    assert list(product.options.filter(code=DESIGN_OPTION_CODE)) == [option]
+
+
+@pytest.mark.django_db
+def test_product_info_reads_oscars_attributes_category_and_stock(brand):
+    product = make_oscar_product(brand=brand, title="Navy hoodie", colors="White=#FFFFFF,\nNavy=#1f2a44")
+    product.attr.model_preset = "sd21-base"
+    product.save()
+    product = get_model("catalogue", "Product").objects.get(pk=product.pk)
+
+    info = host().product_info(product)
+    assert isinstance(info, interface.ProductInfo)
+    assert (info.pk, info.slug, info.name) == (product.pk, product.slug, "Navy hoodie")
+    assert (info.category_slug, info.category_name) == ("apparel", "Apparel")
+    assert info.product_type == "t-shirt"
+    assert info.brand_id == brand.pk
+    assert [(c.name, c.hex) for c in info.base_colors] == [("White", "#ffffff"), ("Navy", "#1f2a44")]
+    assert info.base_color(" navy ").hex == "#1f2a44"
+    assert (info.print_area.width_mm, info.print_area.height_mm, info.print_area.dpi) == (250.0, 300.0, 300)
+    assert (info.price, info.currency) == (Decimal("24.00"), "GBP")
+    assert info.model_preset == "sd21-base"
+    assert info.is_published and info.url == product.get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_only_public_products_of_the_personalizable_class_are_offered(brand):
+    Product = get_model("catalogue", "Product")
+    ProductClass = get_model("catalogue", "ProductClass")
+    offered = make_oscar_product(brand=brand)
+    hidden = make_oscar_product(brand=brand)
+    hidden.is_public = False
+    hidden.save()
+    books = ProductClass.objects.create(name="Books", slug="books")
+    book = Product.objects.create(product_class=books, title="A book", structure=Product.STANDALONE)
+
+    assert list(host().products()) == [offered]
+    assert host().get_product(slug=offered.slug) == offered
+    assert host().get_product(pk=hidden.pk) is None
+    assert host().get_product(pk=book.pk) is None
+
+
+def test_base_colours_skip_malformed_entries():
+    assert [(c.name, c.hex) for c in parse_base_colors("White=#fff, Red=#FF0000, =#000000, Blue")] == [
+        ("Red", "#ff0000")
+    ]
