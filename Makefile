@@ -20,6 +20,8 @@ test: $(VENV)/.installed
 	else echo "NOTE: /usr/bin/chromium is absent: the browser tests are SKIPPED (apt-get install -y chromium)."; fi
 	$(VENV)/bin/lint-imports --no-logo --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
+	# The django-oscar host (tests/hosts/oscar): the plugin in a second shop, under its own settings.
+	$(PY) -m pytest tests/hosts/oscar --ds tests.hosts.oscar.settings $(OSCAR_PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -30,9 +32,11 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Per model preset, at 512 px (every preset's size) with each preset's default steps and guidance.
+BENCH_PRESETS ?= sd21,sd21-base,sd-turbo
 bench: $(VENV)/.installed
-	DEBUG=1 $(PY) manage.py bench_generation --arch tiny --size 512 --steps 20 --batch 1,2,4
-	DEBUG=1 $(PY) manage.py bench_generation --end-to-end --arch tiny --size 512 --steps 20
+	DEBUG=1 $(PY) manage.py bench_generation --arch tiny --preset $(BENCH_PRESETS) --size 512 --batch 1,2,4
+	DEBUG=1 $(PY) manage.py bench_generation --end-to-end --arch tiny --preset $(BENCH_PRESETS) --size 512
 
 clean:
 	rm -rf var/test.sqlite3* test-artifacts .pytest_cache

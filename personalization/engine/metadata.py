@@ -48,8 +48,15 @@ def unquote(text: str) -> str:
     return text
 
 
+# A1111's sampler names of the schedulers whose label's parenthesis is not one.
+A1111_SAMPLERS = {"EulerDiscreteScheduler": "Euler"}
+
+
 def sampler_name(scheduler: str) -> str:
-    """ "DPMSolverMultistepScheduler (DPM++ 2M)" -> "DPM++ 2M"; other names are returned as they are."""
+    """ "DPMSolverMultistepScheduler (DPM++ 2M)" -> "DPM++ 2M", "EulerDiscreteScheduler (trailing
+    timesteps)" -> "Euler"; other names are returned as they are."""
+    if (name := scheduler.split(" (")[0]) in A1111_SAMPLERS:
+        return A1111_SAMPLERS[name]
     if scheduler.endswith(")") and " (" in scheduler:
         return scheduler[scheduler.index(" (") + 2 : -1]
     return scheduler

@@ -1,5 +1,5 @@
 """What a generation job must be, without torch: the one list of rules that the engine's
-`validate_jobs` (core.py) and the submit service (`services.generation_request_create`) both check,
+`validate_jobs` (core.py) and the submit service (through `recipe.build`) both check,
 so a request the shop accepts is never refused by the engine later, in the worker.
 
     problems(job)      -> the JOB_RULES this job breaks (empty: fine)
@@ -7,7 +7,7 @@ so a request the shop accepts is never refused by the engine later, in the worke
     check_batch(jobs)  the jobs one pipeline call may run together (BATCH_RULES), then each job
 
 A rule is a name, the Job fields it reads, the engine's message and a test. The service turns a
-broken rule into a field error in the customer's words (services.ENGINE_RULE_ERRORS, one entry per
+broken rule into a field error in the customer's words (recipe.ENGINE_RULE_ERRORS, one entry per
 rule; a test keeps them complete).
 """
 

@@ -156,7 +156,13 @@ def test_switching_product_swaps_in_the_new_presets_sliders(me, sd21_product, tu
 
 def test_switching_between_products_of_one_preset_keeps_the_slider_values(me, sd21_product):
     other = make_product(slug="other-tee")
-    params = {"product": other.slug, "current_preset": "sd21", "steps": "50", "size": "512", "variations": "3"}
+    params = {
+        "product": other.slug,
+        "current_preset": "sd21",
+        "steps": "50",
+        "size": "512",
+        "variations": "3",
+    }
     html = me.get(reverse(FRAGMENT), params, **HX).content.decode()
     assert (attr(html, "id_steps", "max"), attr(html, "id_steps", "value")) == ("100", "50")
     assert options(html, "id_size") == [("512", True), ("768", False)]

@@ -38,7 +38,7 @@ PRINT_DPI = "print_dpi"
 BASE_COLORS = "base_colors"
 MODEL_PRESET = "model_preset"
 
-_COLOR = re.compile(r"^\s*(?P<name>[^=]+?)\s*=\s*(?P<hex>#[0-9a-fA-F]{6})\s*$")
+_COLOR = re.compile(r"^\s*(?P<name>[^=\s][^=]*?)\s*=\s*(?P<hex>#[0-9a-fA-F]{6})\s*$")
 
 
 def parse_base_colors(text: str) -> tuple[BaseColor, ...]:

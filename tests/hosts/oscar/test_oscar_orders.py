@@ -93,6 +93,13 @@ def test_two_designs_of_one_product_are_two_basket_lines_and_two_frozen_order_li
         assert frozen.seed == image.seed == generation.seed
         assert frozen.model_name == generation.model_name and frozen.scheduler_name
         assert frozen.preset == generation.preset
+        # The recipe of that one variation: everything needed to make it again.
+        assert frozen.recipe["seed"] == image.seed and frozen.recipe["variations"] == 1
+        assert (frozen.recipe["prompt"], frozen.recipe["model"]) == (
+            frozen.optimized_prompt,
+            frozen.model_name,
+        )
+        assert (frozen.recipe["steps"], frozen.recipe["width"]) == (3, 64)
         assert (frozen.base_color_name, frozen.base_color_hex) == ("Navy", "#1f2a44")
         assert frozen.customer == customer and frozen.brand == generation.brand
         assert frozen.print_area["width_mm"] == 250.0 and frozen.print_area["height_mm"] == 300.0
@@ -265,3 +272,53 @@ def test_the_button_answers_no_such_design_for_anothers_or_a_made_up_design(logg
         assert "No such design." in [str(m) for m in answer.context["messages"]]
     assert not get_model("basket", "Line").objects.exists()
     assert logged_in.get(reverse("oscar_host_basket_add")).status_code == 405
+
+
+# --- oscar's own checkout views ------------------------------------------------------------------------
+
+
+def checkout(client):
+    """Through oscar's checkout views: shipping address, (the only, free) shipping method, payment
+    details, then "Place order" on the preview page. Returns that last answer."""
+    get_model("address", "Country").objects.get_or_create(
+        iso_3166_1_a2="GB",
+        defaults={"name": "United Kingdom", "printable_name": "United Kingdom", "is_shipping_country": True},
+    )
+    started = client.get(reverse("checkout:index"), follow=True)
+    assert started.redirect_chain[-1][0] == reverse("checkout:shipping-address")
+    address = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "line1": "12 St James's Square",
+        "line4": "London",
+        "postcode": "SW1Y 4JH",
+        "country": "GB",
+    }
+    paying = client.post(reverse("checkout:shipping-address"), address, follow=True)
+    assert paying.redirect_chain[-1][0] == reverse("checkout:payment-details"), paying.content.decode()[:3000]
+    return client.post(reverse("checkout:preview"), {"action": "place_order"})
+
+
+def test_oscars_checkout_places_the_order_with_the_frozen_design(logged_in, tiny_model, product, customer):
+    wolf = design(product, customer, seed=81)
+    logged_in.post(reverse("oscar_host_basket_add"), {"generation": wolf.pk, "image": 0})
+    placed = checkout(logged_in)
+    assert placed.status_code == 302 and placed["Location"] == reverse("checkout:thank-you")
+    order = Order.objects.get(user=customer)
+    frozen = order.lines.get().design
+    assert frozen.source_image == wolf.images.get() and frozen.seed == wolf.seed and frozen.image
+
+
+def test_oscars_checkout_shows_why_a_held_design_cannot_be_ordered(logged_in, tiny_model, product, customer):
+    held = design(product, customer, seed=91)
+    logged_in.post(reverse("oscar_host_basket_add"), {"generation": held.pk, "image": 0})
+    generation_hold_for_review(request_id=held.pk, reason="A protected name.")
+    held.refresh_from_db()
+
+    refused = checkout(logged_in)
+    assert refused.status_code == 200  # oscar's preview page again, with the reason
+    assert refused.context["error"] == f"{product.get_title()}: {interface.order_refusal(held)}"
+    assert not Order.objects.exists() and not interface.LineDesign.objects.exists()
+    # The basket is the customer's open basket again, with the design still in it.
+    basket = logged_in.get(reverse("basket:summary")).context["basket"]
+    assert basket.status == "Open" and basket.num_lines == 1

@@ -102,6 +102,32 @@ def test_only_public_products_of_the_personalizable_class_are_offered(brand):
     assert host().get_product(pk=book.pk) is None
 
 
+def _lint_imports(config: Path) -> subprocess.CompletedProcess:
+    lint = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(lint), "--config", str(config), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_host_imports_nothing_of_the_plugin_but_its_interface(tmp_path):
+    config = ROOT / "tests" / "hosts" / "oscar" / "importlinter.toml"
+    kept = _lint_imports(config)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "1 kept, 0 broken" in kept.stdout
+    # The contract bites: without its one allowed import (the interface) the host breaks it.
+    strict = tmp_path / "strict.toml"
+    strict.write_text(
+        "\n".join(line for line in config.read_text().splitlines() if "ignore_imports" not in line)
+    )
+    broken = _lint_imports(strict)
+    assert broken.returncode != 0 and "0 kept, 1 broken" in broken.stdout
+    assert "tests.hosts.oscar.integration -> personalization.interface" in broken.stdout
+
+
 def test_base_colours_skip_malformed_entries():
     assert [(c.name, c.hex) for c in parse_base_colors("White=#fff, Red=#FF0000, =#000000, Blue")] == [
         ("Red", "#ff0000")

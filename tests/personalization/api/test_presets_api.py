@@ -104,9 +104,7 @@ def test_products_name_their_effective_preset(anon, catalogue, turbo):
         ({"strength": 0.1}, "strength", "Strength must be between 0.25 and 1."),
     ],
 )
-def test_out_of_the_presets_range_answers_400_with_the_recipes_message(
-    api, turbo, overrides, field, message
-):
+def test_out_of_the_presets_range_answers_400_with_the_recipes_message(api, turbo, overrides, field, message):
     response = api.post(GENERATIONS, body("quick-mug", **overrides), format="json")
     assert response.status_code == 400, response.content
     assert response.json()[field] == [message]
