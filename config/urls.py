@@ -6,17 +6,17 @@ from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from personalization.interface import private_file
+from personalization.interface import BRAND_API_URLS, STUDIO_URLS, private_file
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The token view (apikit) and the plugin's generations, one "api" namespace (config.api).
     path("api/v1/", include("config.api")),
-    path("api/v1/", include("brand_guides.api.urls")),
+    path("api/v1/", include(BRAND_API_URLS)),
     path("api/v1/", include("shop.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("personalize/", include("personalization.urls")),
+    path("personalize/", include(STUDIO_URLS)),
     # Customer files: checked per request, then handed to the web server (personalization.files).
     path("private-media/<path:name>", private_file, name="private_media"),
     path("", include("shop.urls")),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 STUDIO_URLS = "personalization.urls"
 API_URLS = "personalization.api.urls"
+BRAND_API_URLS = "brand_guides.api.urls"  # brands, materials, styles (read-only)
 BASE_TEMPLATE = "personalization/base.html"
 
 
@@ -209,6 +210,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "API_URLS",
+    "BRAND_API_URLS",
     "BASE_TEMPLATE",
     "PRESET_CHOICES",
     "STUDIO_URLS",

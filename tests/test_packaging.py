@@ -88,6 +88,7 @@ def test_the_files_a_host_relies_on_are_in_the_wheel(wheel):
         "personalization/templates/personalization/studio.html",
         "personalization/static/personalization/htmx.min.js",
         "personalization/static/personalization/studio.js",
+        "personalization/static/personalization/studio.css",
         "personalization/migrations/0001_initial.py",
         "personalization/engine/sd21_configs/model_index.json",
         "personalization/engine/sd21_configs/unet/config.json",

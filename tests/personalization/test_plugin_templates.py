@@ -30,6 +30,7 @@ def me():
 def _assets_in(html: str) -> None:
     assert '<script src="/static/personalization/htmx.min.js" defer></script>' in html
     assert '<script src="/static/personalization/studio.js" defer></script>' in html
+    assert '<link rel="stylesheet" href="/static/personalization/studio.css">' in html
     token = html.split('<meta name="personalization-csrf-token" content="')[1].split('"')[0]
     assert len(token) >= 32
 
@@ -73,6 +74,7 @@ def test_the_shop_override_puts_the_studio_in_the_shop_layout_with_the_plugin_as
     assert "site-header" in html and "<title>Design studio · Print Studio</title>" in html
     _assets_in(html)
     assert html.count("personalization/htmx.min.js") == 1
+    assert html.index("/static/css/shop.css") < html.index("/static/personalization/studio.css")
 
 
 def test_the_shop_pages_without_the_studio_load_no_htmx(client):

@@ -50,13 +50,21 @@ def pixels_of(field) -> tuple[int, int]:
 
 
 @pytest.fixture
+def tiny(tiny_model, settings):
+    """The tiny pipeline, with leases long enough that the worker's keep-alive thread never beats
+    during a run: inside the test's transaction its write would only wait for the test's lock."""
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "LEASE_SECONDS": 120}
+    return tiny_model
+
+
+@pytest.fixture
 def logged_in(client, customer):
     client.force_login(customer)
     return client
 
 
 def test_two_designs_of_one_product_are_two_basket_lines_and_two_frozen_order_lines(
-    tiny_model, product, customer, basket, django_capture_on_commit_callbacks
+    tiny, product, customer, basket, django_capture_on_commit_callbacks
 ):
     wolf = design(product, customer, seed=11)
     fox = design(product, customer, seed=12, description="A fox in a meadow of flowers")
@@ -122,7 +130,7 @@ def test_two_designs_of_one_product_are_two_basket_lines_and_two_frozen_order_li
 
 
 def test_a_design_held_for_review_after_it_went_into_the_basket_stops_the_whole_order(
-    tiny_model, product, customer, basket, brand
+    tiny, product, customer, basket, brand
 ):
     ok = design(product, customer, seed=21)
     held = design(product, customer, seed=22, description="A lighthouse at dusk")
@@ -140,7 +148,7 @@ def test_a_design_held_for_review_after_it_went_into_the_basket_stops_the_whole_
     assert basket.num_lines == 2
 
 
-def test_held_failed_or_unfinished_designs_cannot_go_into_the_basket(tiny_model, product, customer, basket):
+def test_held_failed_or_unfinished_designs_cannot_go_into_the_basket(tiny, product, customer, basket):
     held = design(product, customer, seed=31)
     generation_hold_for_review(request_id=held.pk, reason="A protected name.")
     held.refresh_from_db()
@@ -156,7 +164,7 @@ def test_held_failed_or_unfinished_designs_cannot_go_into_the_basket(tiny_model,
     assert basket.num_lines == 0
 
 
-def test_a_design_of_another_product_cannot_be_ordered_with_this_one(tiny_model, product, customer, brand):
+def test_a_design_of_another_product_cannot_be_ordered_with_this_one(tiny, product, customer, brand):
     wolf = design(product, customer, seed=41)
     other = make_oscar_product(brand=brand, title="Canvas tote")
     Basket = get_model("basket", "Basket")
@@ -179,7 +187,7 @@ def test_an_option_value_not_made_by_the_studio_is_refused_at_checkout(product, 
     assert not Order.objects.exists()
 
 
-def test_only_the_customers_own_designs_can_be_chosen(tiny_model, product, customer):
+def test_only_the_customers_own_designs_can_be_chosen(tiny, product, customer):
     from django.contrib.auth import get_user_model
 
     other = get_user_model().objects.create_user(
@@ -202,10 +210,11 @@ def test_the_studio_renders_inside_oscars_layout(logged_in, product):
     assert 'id="studio-form"' in html  # the plugin's studio
     assert reverse("basket:summary") in html  # oscar's layout (its mini basket) around it
     assert "personalization/htmx.min.js" in html and "personalization/studio.js" in html
+    assert "Demo model: random weights" in html  # this host's override of personalization/base.html
     assert product.get_title() in html
 
 
-def test_designed_in_the_studio_added_with_the_button_and_ordered(logged_in, tiny_model, product, customer):
+def test_designed_in_the_studio_added_with_the_button_and_ordered(logged_in, tiny, product, customer):
     submitted = logged_in.post(
         reverse("personalization:studio"),
         {
@@ -247,7 +256,36 @@ def test_designed_in_the_studio_added_with_the_button_and_ordered(logged_in, tin
     assert all(d.base_color_name == "White" for d in frozen)
 
 
-def test_the_button_refuses_a_held_design_with_its_reason(logged_in, tiny_model, product, customer):
+def test_an_anonymous_visitors_design_goes_into_their_cookie_basket(client, tiny, product):
+    submitted = client.post(
+        reverse("personalization:studio"),
+        {
+            "product": product.slug,
+            "base_color": "Navy",
+            "description": "A paper crane",
+            "steps": 3,
+            "size": 64,
+        },
+    )
+    assert submitted.status_code == 302
+    key = interface.visitor_session_key(client)
+    generation = interface.designs_for(session_key=key).get()
+    assert key and generation.customer is None
+    worker.run(generation.pk)
+    added = client.post(reverse("oscar_host_basket_add"), {"generation": generation.pk, "image": 0})
+    assert added["Location"] == reverse("basket:summary")
+    basket = client.get(reverse("basket:summary")).context["basket"]
+    assert basket.owner is None and basket.num_lines == 1
+    # Another visitor cannot put it in theirs.
+    from django.test import Client
+
+    stranger = Client()
+    refused = stranger.post(reverse("oscar_host_basket_add"), {"generation": generation.pk, "image": 0})
+    assert refused["Location"] == reverse("basket:summary")
+    assert stranger.get(reverse("basket:summary")).context["basket"].num_lines == 0
+
+
+def test_the_button_refuses_a_held_design_with_its_reason(logged_in, tiny, product, customer):
     held = design(product, customer, seed=61)
     generation_hold_for_review(request_id=held.pk, reason="A protected name.")
     held.refresh_from_db()
@@ -259,7 +297,7 @@ def test_the_button_refuses_a_held_design_with_its_reason(logged_in, tiny_model,
     assert not get_model("basket", "Line").objects.exists()
 
 
-def test_the_button_answers_no_such_design_for_anothers_or_a_made_up_design(logged_in, tiny_model, product):
+def test_the_button_answers_no_such_design_for_anothers_or_a_made_up_design(logged_in, tiny, product):
     from django.contrib.auth import get_user_model
 
     other = get_user_model().objects.create_user(
@@ -299,7 +337,7 @@ def checkout(client):
     return client.post(reverse("checkout:preview"), {"action": "place_order"})
 
 
-def test_oscars_checkout_places_the_order_with_the_frozen_design(logged_in, tiny_model, product, customer):
+def test_oscars_checkout_places_the_order_with_the_frozen_design(logged_in, tiny, product, customer):
     wolf = design(product, customer, seed=81)
     logged_in.post(reverse("oscar_host_basket_add"), {"generation": wolf.pk, "image": 0})
     placed = checkout(logged_in)
@@ -309,7 +347,7 @@ def test_oscars_checkout_places_the_order_with_the_frozen_design(logged_in, tiny
     assert frozen.source_image == wolf.images.get() and frozen.seed == wolf.seed and frozen.image
 
 
-def test_oscars_checkout_shows_why_a_held_design_cannot_be_ordered(logged_in, tiny_model, product, customer):
+def test_oscars_checkout_shows_why_a_held_design_cannot_be_ordered(logged_in, tiny, product, customer):
     held = design(product, customer, seed=91)
     logged_in.post(reverse("oscar_host_basket_add"), {"generation": held.pk, "image": 0})
     generation_hold_for_review(request_id=held.pk, reason="A protected name.")
