@@ -259,6 +259,9 @@ PERSONALIZATION = {
     "MODEL": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
     # The default preset (sd21) runs the demo model: the studio and the worker say so.
     "DEMO_MODEL": not PERSONALIZATION_MODEL,
+    # The demo model runs on the CPU: its designs default to 512 px (about 5x faster than sd21's
+    # native 768 there, docs/PERFORMANCE.md). Real SD 2.1 768-v weights keep their native default.
+    "PRESET_OVERRIDES": {} if PERSONALIZATION_MODEL else {"sd21": {"default_size": 512}},
     "DEVICE": env("PERSONALIZATION_DEVICE", default="auto"),
     "DTYPE": env("PERSONALIZATION_DTYPE", default="auto"),
     "COMPILE": env.bool("PERSONALIZATION_COMPILE", default=False),

@@ -20,3 +20,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 # Tests do not run collectstatic: plain static storage (no manifest) keeps admin pages rendering.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+
+# The suite checks the built-in presets; the CPU demo's smaller default size (config/settings.py)
+# is a `make run` choice, tested on its own (tests/test_settings.py).
+PERSONALIZATION = {**PERSONALIZATION, "PRESET_OVERRIDES": {}}  # noqa: F405

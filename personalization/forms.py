@@ -226,6 +226,12 @@ class StudioForm(forms.Form):
     def service_kwargs(self) -> dict:
         """cleaned_data in the shape of generation_request_create's keyword arguments."""
         data = self.cleaned_data
+        steps = data.get("steps")
+        if data.get("reference_image") and "steps" not in self.changed_data:
+            # A range input always sends its value: the steps slider left at the preset's default is
+            # no choice, so the recipe's img2img default applies (enough steps for the strength:
+            # SD-Turbo's 1 step at strength 0.5 would leave none to run).
+            steps = None
         return {
             "product": data["product"],
             "base_color": data.get("base_color") or "",
@@ -234,7 +240,7 @@ class StudioForm(forms.Form):
             "material": data.get("material"),
             "reference_image": data.get("reference_image") or None,
             "strength": data.get("strength"),
-            "steps": data.get("steps"),
+            "steps": steps,
             "guidance_scale": data.get("guidance_scale"),
             "seed": data.get("seed"),
             "size": data.get("size"),

@@ -159,3 +159,20 @@ def test_the_gpu_worker_supervisor_checks_its_settings_without_torch(tmp_path):
     result = _run([sys.executable, "-c", code], env)
     assert result.returncode == 0, result.stderr[-4000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "default_size"),
+    [("", 512), ("stabilityai/stable-diffusion-2-1", 768)],
+    ids=["demo model: 512 px on the CPU", "real weights: native 768 px"],
+)
+def test_the_demo_model_defaults_to_512_px_and_real_weights_to_their_native_size(model, default_size):
+    code = (
+        "import django; django.setup(); from personalization import presets; "
+        "print(presets.get('sd21').default_size, presets.get('sd21').sizes)"
+    )
+    result = _run(
+        [sys.executable, "-c", code], _env(SECRET_KEY=secrets.token_urlsafe(64), PERSONALIZATION_MODEL=model)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == str(default_size)

@@ -9,7 +9,8 @@
 #   MAX_VARIATIONS; such rows are brought inside the envelope first so the constraints can be added.
 
 from django.db import migrations, models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest, Least
 
 PRESET_CHOICES = [
     ("sd21", "Stable Diffusion 2.1 (768-v)"),
@@ -56,13 +57,29 @@ def fill_recipes(apps, schema_editor):
 
 def clamp_into_envelope(apps, schema_editor):
     GenerationRequest = apps.get_model("personalization", "GenerationRequest")
-    rows = GenerationRequest.objects
-    rows.filter(steps__gt=STEPS[1]).update(steps=STEPS[1])
-    rows.filter(guidance_scale__gt=GUIDANCE[1]).update(guidance_scale=GUIDANCE[1])
-    rows.filter(variations__gt=VARIATIONS[1]).update(variations=VARIATIONS[1])
-    rows.filter(strength__lt=STRENGTH[0]).update(strength=STRENGTH[0])
-    rows.filter(width__gt=SIZES[1]).update(width=SIZES[1])
-    rows.filter(height__gt=SIZES[1]).update(height=SIZES[1])
+    outside = (
+        Q(steps__gt=STEPS[1])
+        | Q(guidance_scale__gt=GUIDANCE[1])
+        | Q(variations__gt=VARIATIONS[1])
+        | Q(strength__lt=STRENGTH[0])
+        | Q(width__gt=SIZES[1])
+        | Q(height__gt=SIZES[1])
+    )
+    # One UPDATE, so each row changes once. On PostgreSQL a second update of a row this transaction
+    # already changed queues its (deferred) foreign-key checks, and the ALTER TABLE of the
+    # constraints below then fails with "pending trigger events"; SET CONSTRAINTS ALL IMMEDIATE runs
+    # any such check now, so none is left pending.
+    GenerationRequest.objects.filter(outside).update(
+        steps=Least(F("steps"), Value(STEPS[1])),
+        guidance_scale=Least(F("guidance_scale"), Value(GUIDANCE[1])),
+        variations=Least(F("variations"), Value(VARIATIONS[1])),
+        strength=Greatest(F("strength"), Value(STRENGTH[0])),
+        width=Least(F("width"), Value(SIZES[1])),
+        height=Least(F("height"), Value(SIZES[1])),
+    )
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):

@@ -222,6 +222,28 @@ def test_blank_sliders_take_the_presets_defaults(me, turbo_product):
     assert (g.preset, g.steps, g.guidance_scale, g.width) == ("sd-turbo", 1, 0.0, 512)
 
 
+def test_sd_turbo_with_a_reference_picture_and_untouched_sliders_is_accepted(me, turbo_product):
+    """Range inputs always submit their value: the untouched steps slider (SD-Turbo's 1) with the
+    default strength (0.5) would leave img2img no step, so it counts as "no choice" and the recipe's
+    img2img default (enough steps for the strength, as in the model card: 2 at 0.5) applies."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import png
+
+    reference = SimpleUploadedFile("reference.png", png(), content_type="image/png")
+    response = post(
+        me, turbo_product, steps="1", strength="0.5", size="512", variations="1", reference_image=reference
+    )
+    assert response.status_code == 201, response.content.decode()[:2000]
+    g = GenerationRequest.objects.get()
+    assert (g.preset, g.steps, g.strength, bool(g.reference_sha256)) == ("sd-turbo", 2, 0.5, True)
+    # A value the customer chose is theirs: refused in the recipe's words, never changed.
+    reference.seek(0)
+    response = post(me, turbo_product, steps="2", strength="0.25", reference_image=reference)
+    assert response.status_code == 422
+    assert "steps × strength must be at least 1" in response.content.decode()
+
+
 def test_the_form_parses_types_only(me, sd21_product):
     response = post(me, sd21_product, steps="many")
     assert response.status_code == 422
