@@ -239,6 +239,18 @@ SPECTACULAR_SETTINGS = {
 
 # --- The plugin -------------------------------------------------------------------------------
 PERSONALIZATION_MODEL = env("PERSONALIZATION_MODEL", default="")
+PERSONALIZATION_MODEL_SD21_BASE = env("PERSONALIZATION_MODEL_SD21_BASE", default="")
+PERSONALIZATION_MODEL_SD_TURBO = env("PERSONALIZATION_MODEL_SD_TURBO", default="")
+# The presets whose weights are not set run the demo model (random weights).
+PERSONALIZATION_DEMO_PRESETS = [
+    name
+    for name, weights in (
+        ("sd21", PERSONALIZATION_MODEL),
+        ("sd21-base", PERSONALIZATION_MODEL_SD21_BASE),
+        ("sd-turbo", PERSONALIZATION_MODEL_SD_TURBO),
+    )
+    if not weights
+]
 PERSONALIZATION = {
     # The host's models, named like AUTH_USER_MODEL: the plugin imports nothing from shop/.
     "PRODUCT_MODEL": "shop.Product",
@@ -250,15 +262,15 @@ PERSONALIZATION = {
     # under var/models/tiny-NAME.
     "MODELS": {
         "sd21": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
-        "sd21-base": env("PERSONALIZATION_MODEL_SD21_BASE", default="")
-        or str(VAR_DIR / "models" / "tiny-sd21-base"),
-        "sd-turbo": env("PERSONALIZATION_MODEL_SD_TURBO", default="")
-        or str(VAR_DIR / "models" / "tiny-sd-turbo"),
+        "sd21-base": PERSONALIZATION_MODEL_SD21_BASE or str(VAR_DIR / "models" / "tiny-sd21-base"),
+        "sd-turbo": PERSONALIZATION_MODEL_SD_TURBO or str(VAR_DIR / "models" / "tiny-sd-turbo"),
     },
     # The "sd21" weights under their older name (kept for compatibility: MODELS wins).
     "MODEL": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
-    # The default preset (sd21) runs the demo model: the studio and the worker say so.
-    "DEMO_MODEL": not PERSONALIZATION_MODEL,
+    # The presets on the demo model: the site banner and the studio say so (per preset).
+    "DEMO_PRESETS": PERSONALIZATION_DEMO_PRESETS,
+    # The default preset (sd21) runs the demo model: the worker says so (kept for compatibility).
+    "DEMO_MODEL": "sd21" in PERSONALIZATION_DEMO_PRESETS,
     # The demo model runs on the CPU: its designs default to 512 px (about 5x faster than sd21's
     # native 768 there, docs/PERFORMANCE.md). Real SD 2.1 768-v weights keep their native default.
     "PRESET_OVERRIDES": {} if PERSONALIZATION_MODEL else {"sd21": {"default_size": 512}},

@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "PRESET_OVERRIDES": {},
     # The weights of the "sd21" preset when MODELS has none (the older single-model setting).
     "MODEL": "",
+    # The presets whose weights are the demo model (random weights, pictures are noise): the site
+    # banner shows while a preset in use is one of them, and the studio says it next to the model.
+    # None: every preset when DEMO_MODEL is on, none when it is off (the older single-model setting).
+    "DEMO_PRESETS": None,
+    # The default preset runs on demo weights (kept for compatibility; DEMO_PRESETS is per preset).
     "DEMO_MODEL": True,
     "DEVICE": "auto",
     "DTYPE": "auto",
@@ -101,3 +106,18 @@ class PersonalizationSettings:
 
 
 conf = PersonalizationSettings()
+
+
+def demo_presets() -> frozenset[str]:
+    """The names of the presets running on demo weights (``DEMO_PRESETS``; unset: all of them when
+    ``DEMO_MODEL`` is on)."""
+    names = conf.DEMO_PRESETS
+    if names is None:
+        if not conf.DEMO_MODEL:
+            return frozenset()
+        from .presets import names as preset_names
+
+        return frozenset(preset_names())
+    if isinstance(names, str):
+        names = [names]
+    return frozenset(names)

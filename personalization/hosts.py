@@ -110,9 +110,22 @@ class HostAdapter:
         raise NotImplementedError
 
     def get_product(self, *, slug: str | None = None, pk=None):
-        """One personalizable product by slug or primary key, or None."""
+        """One personalizable product (of ``products()``) by slug or primary key, or None.
+
+        The slug is the one ``product_info`` gives (``ProductInfo.slug``): the studio's product
+        picker and the API's ``product`` field name products by it. This default looks it up in a
+        ``slug`` field of the ``products()`` model; a host whose product model has no ``slug`` field
+        (or names products by something else) overrides this method, or the default raises
+        ImproperlyConfigured."""
         products = self.products()
         if slug is not None:
+            model = products.model
+            if not any(f.name == "slug" and f.concrete for f in model._meta.get_fields()):
+                raise ImproperlyConfigured(
+                    f"{type(self).__qualname__}.get_product(slug=...): {model._meta.label} has no "
+                    "`slug` field; override get_product(slug=..., pk=...) in the host adapter to find "
+                    "a product by the slug its product_info gives (docs/PLUGIN.md)."
+                )
             return products.filter(slug=slug).first()
         if pk is not None:
             return products.filter(pk=pk).first()

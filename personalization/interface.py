@@ -77,6 +77,15 @@ def freeze_design(*, order_line, image: GenerationImage) -> LineDesign:
     return line_design_create(order_line=order_line, image=image)
 
 
+def preset_choices() -> list[tuple[str, str]]:
+    """The model presets as (name, label) choices. Pass the function itself as a host field's
+    ``choices`` (``choices=preset_choices``): Django calls it when it needs the list, so migrations
+    name the function instead of copying the list, and a new preset needs no host migration."""
+    from . import presets
+
+    return list(presets.CHOICES)
+
+
 def preset_for_product(product) -> str:
     """The name of the model preset a product's designs are made with: the product's own choice
     (``ProductInfo.model_preset``), else its brand's, else ``DEFAULT_PRESET``."""
@@ -223,6 +232,7 @@ __all__ = [
     "draw_template",
     "freeze_design",
     "order_refusal",
+    "preset_choices",
     "preset_for_product",
     "print_area_spec",
     "scope_q",

@@ -146,6 +146,7 @@ REFUNDED_CODES = frozenset(
         "postprocess_error",
         "brand_adapter_error",
         "safety_unavailable",
+        "model_unavailable",
     }
 )
 

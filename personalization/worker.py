@@ -39,6 +39,29 @@ SAFETY_UNAVAILABLE_MESSAGE = (
     "This design could not be checked before showing it, so it was not kept. The problem is on the "
     "shop's side; please try again later."
 )
+MODEL_UNAVAILABLE_MESSAGE = (
+    "This design could not be made: the image model it needs is not available at the moment. The "
+    "problem is on the shop's side, and this request was not counted against your daily designs."
+)
+# A preset whose weights failed to load is not tried again for this long (seconds) in the process:
+# a queue of its requests fails at once, without a load attempt each. A fixed setting is picked up
+# after that, or at once by a restarted worker.
+LOAD_RETRY_SECONDS = 60.0
+
+
+class ModelUnavailable(Exception):
+    """The weights of a preset cannot be loaded in this process (the log has the real reason): its
+    requests fail with ``model_unavailable``; other presets keep being served."""
+
+    def __init__(self, preset: str, model: str, reason: str):
+        super().__init__(f"preset {preset!r}: the model {model} cannot be loaded ({reason})")
+        self.preset, self.model, self.reason = preset, model, reason
+
+
+# (preset, model) -> (time.monotonic() until which it is not tried again, why it failed)
+_load_failures: dict[tuple[str, str], tuple[float, str]] = {}
+# (preset, model) of the default preset once loaded ahead of the first claim (or tried to)
+_preloaded: set[tuple[str, str]] = set()
 
 
 def text_in_design_message(found: str) -> str:
@@ -101,8 +124,9 @@ def warmup_shapes(preset_name: str | None = None) -> list[tuple[int, int, int]]:
     return shapes
 
 
-def check_settings() -> None:
-    """Refuse bad engine settings before any worker starts (raises ImproperlyConfigured); no torch."""
+def check_settings() -> list[str]:
+    """Refuse bad engine settings before any worker starts (raises ImproperlyConfigured); no torch.
+    Returns warnings that do not stop the worker (missing_models)."""
     from .engine import options
 
     try:
@@ -127,6 +151,27 @@ def check_settings() -> None:
             f"PERSONALIZATION['DEFAULT_PRESET'] {conf.DEFAULT_PRESET!r} is not one of {known}"
         )
     warmup_shapes()
+    return missing_models()
+
+
+def _looks_local(model: str) -> bool:
+    """A local path rather than a hub id ("owner/name"): absolute, ./ ../ ~, or more than one "/"."""
+    return Path(model).is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or "\\" in model
+
+
+def missing_models() -> list[str]:
+    """A warning for each preset whose weights are a local path that is not a directory: the worker
+    still starts (the other presets are served) and that preset's requests fail with
+    ``model_unavailable``. A hub id is not checked (it may be in the cache, or downloaded)."""
+    warnings = []
+    for name in presets.BUILT_IN:
+        model = presets.model_for(name)
+        if _looks_local(model) and not Path(model).is_dir():  # as the loader sees it
+            warnings.append(
+                f"the weights of preset {name!r} ({model}) are not a directory: its requests will fail "
+                f"with model_unavailable (set PERSONALIZATION['MODELS'][{name!r}])"
+            )
+    return warnings
 
 
 def models_in_use() -> dict[str, str]:
@@ -141,15 +186,73 @@ def check_safety() -> None:
     safety.check_available()
 
 
+def forget_load_failures() -> None:
+    """Forget the remembered load failures (the next use of each preset tries its weights again)."""
+    _load_failures.clear()
+    _preloaded.clear()
+
+
+def load(preset_name: str | None = None):
+    """The pipeline of a preset (None: DEFAULT_PRESET), loaded on first use. Weights that cannot be
+    loaded (a missing directory, a hub id while offline: OSError or ValueError from diffusers; weights
+    of another prediction type: ModelPresetMismatch; anything else the load raises) raise
+    ModelUnavailable, and the failure is remembered per (preset, weights) for LOAD_RETRY_SECONDS: until
+    then the preset's requests fail at once, without a new attempt."""
+    eng = engine(preset_name)
+    key = (eng.preset.name, eng.model_name)
+    if (failed := _load_failures.get(key)) is not None:
+        until, reason = failed
+        if time.monotonic() < until:
+            raise ModelUnavailable(*key, reason)
+        del _load_failures[key]
+    try:
+        return eng.pipeline
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        _load_failures[key] = (time.monotonic() + LOAD_RETRY_SECONDS, reason)
+        logger.error(
+            "preset %s: the model %s cannot be loaded; its requests fail with model_unavailable "
+            "(tried again after %.0f s, or at once by a restarted worker; see PERSONALIZATION['MODELS'][%r])",
+            key[0],
+            key[1],
+            LOAD_RETRY_SECONDS,
+            key[0],
+            exc_info=True,
+        )
+        raise ModelUnavailable(*key, reason) from exc
+
+
 def ensure_loaded(preset_name: str | None = None):
     """Load the pipeline of a preset (None: DEFAULT_PRESET) and run its warm-up shapes (each once
-    per process); return the pipeline. The worker loads the default preset before it claims any
-    work, and another preset before it claims a request of that preset."""
+    per process); return the pipeline. Weights that cannot be loaded raise ModelUnavailable (see
+    load). The worker loads the default preset before its first claim, and the preset of a task's
+    request before it claims it."""
+    pipeline = load(preset_name)
     eng = engine(preset_name)
     started = time.monotonic()
     if ran := eng.warm_up(warmup_shapes(eng.preset.name)):
         logger.info("%s: warmed up %s in %.1f s", eng.preset.name, ran, time.monotonic() - started)
-    return eng.pipeline
+    return pipeline
+
+
+def _preload(preset_name: str, *, startup: bool = False) -> None:
+    """ensure_loaded before a claim, so that loading never eats into a lease. A failure stops
+    nothing here (load logs it): the claimed batch fails in the customer's words if its preset is
+    the one that cannot load, and other presets are served."""
+    try:
+        ensure_loaded(preset_name)
+    except ModelUnavailable as exc:
+        if startup:
+            logger.critical(
+                "the DEFAULT preset %s cannot be loaded from %s (%s): this worker keeps serving the "
+                "other presets; requests of %s fail with model_unavailable until its weights are fixed",
+                exc.preset,
+                exc.model,
+                exc.reason,
+                exc.preset,
+            )
+    except Exception:  # a warm-up that failed: the generation tries again and reports it
+        logger.exception("preset %s: the warm-up failed", preset_name)
 
 
 def _preset_of(request_id) -> str | None:
@@ -268,12 +371,14 @@ class _KeepAlive:
 def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2)."""
     worker = worker_name()
-    ensure_loaded()  # load the model before claiming: loading time never eats into a lease
-    if (preset_name := _preset_of(request_id)) not in (None, conf.DEFAULT_PRESET):
-        try:
-            ensure_loaded(preset_name)  # likewise the preset of the request this task is for
-        except Exception:  # e.g. weights of another kind: the batch fails below, in the customer's words
-            logger.exception("the model of preset %s could not be loaded", preset_name)
+    # Load before claiming, so that loading time never eats into a lease: the default preset once per
+    # process (and weights), then the preset of the request this task is for. Each is tried at most
+    # once per task: a failure is remembered (load), and _run_batch then fails that preset's batch.
+    default = (conf.DEFAULT_PRESET, presets.model_for(conf.DEFAULT_PRESET))
+    if default not in _preloaded:
+        _preloaded.add(default)
+        _preload(conf.DEFAULT_PRESET, startup=True)
+    _preload(_preset_of(request_id) or conf.DEFAULT_PRESET)
     try:
         safety.get_checker()  # likewise the safety check; if it cannot load, the claim fails the work
     except safety.SafetyUnavailable as exc:
@@ -316,6 +421,13 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
         results = eng.generate([job_for(req) for req in batch], on_step=progress)
     except GenerationCancelled:
         return f"cancelled {len(progress.cancelled)}"
+    except ModelUnavailable as exc:  # the shop's configuration: logged in full by load()
+        logger.error("failing %s with model_unavailable: %s", [req.pk for req in batch], exc)
+        for req in batch:
+            lifecycle.generation_fail(
+                request_id=req.pk, worker=worker, code="model_unavailable", message=MODEL_UNAVAILABLE_MESSAGE
+            )
+        return "model_unavailable"
     except EngineOutOfMemory:
         for req in batch:
             lifecycle.generation_fail(request_id=req.pk, worker=worker, code="gpu_oom", message=OOM_MESSAGE)

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
-from personalization.interface import PRESET_CHOICES, AllowedImageField, hex_color_validator
+from personalization.interface import AllowedImageField, hex_color_validator, preset_choices
 
 
 class Category(models.Model):
@@ -76,7 +76,7 @@ class Product(models.Model):
 
     # The model preset (personalization.presets) this product's designs use.
     model_preset = models.CharField(
-        max_length=20, blank=True, choices=PRESET_CHOICES, help_text="Empty: the brand's model preset"
+        max_length=20, blank=True, choices=preset_choices, help_text="Empty: the brand's model preset"
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -153,7 +153,7 @@ class GenerationErrorSerializer(serializers.Serializer):
 
 class GenerationSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    product = serializers.SerializerMethodField()
     brand = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     style = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     material = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
@@ -213,6 +213,10 @@ class GenerationSerializer(serializers.ModelSerializer):
             "rating",
         ]
         read_only_fields = fields
+
+    def get_product(self, obj: GenerationRequest) -> str:
+        # The host adapter's slug (ProductInfo.slug), never a field of the host's model read by name.
+        return selectors.request_product_info(obj).slug
 
     def get_url(self, obj: GenerationRequest) -> str:
         return reverse("api:generation-detail", kwargs={"pk": obj.pk}, request=self.context.get("request"))

@@ -82,6 +82,11 @@ class GenerationViewSet(
     def get_queryset(self):
         return selectors.generations_for(user=self.request.user)
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        # Each row's product is described by the host adapter: one call for the whole page.
+        return None if page is None else selectors.attach_product_infos(page)
+
     def get_parsers(self):
         # Only a design request may carry a reference image (multipart or form).
         request = getattr(self, "request", None)

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import personalization.interface
+
 
 class Migration(migrations.Migration):
 
@@ -13,6 +15,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='product',
             name='model_preset',
-            field=models.CharField(blank=True, choices=[('sd21', 'Stable Diffusion 2.1 (768-v)'), ('sd21-base', 'Stable Diffusion 2.1-base (512)'), ('sd-turbo', 'SD-Turbo (SD 2.1 distilled, 1-4 steps)')], help_text="Empty: the brand's model preset", max_length=20),
+            field=models.CharField(blank=True, choices=personalization.interface.preset_choices, help_text="Empty: the brand's model preset", max_length=20),
         ),
     ]

@@ -117,10 +117,11 @@ def test_product_fields_fragment_follows_the_product(me, product, material):
 
 def test_demo_banner_follows_the_setting(me, settings, product):
     text = "Demo model: random weights — pictures are noise."
-    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DEMO_MODEL": True}
+    # Without DEMO_PRESETS, the older DEMO_MODEL puts every preset on demo weights, or none.
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DEMO_PRESETS": None, "DEMO_MODEL": True}
     assert text in me.get(reverse("shop:catalogue")).content.decode()
     assert text in me.get(reverse("personalization:gallery")).content.decode()
-    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DEMO_MODEL": False}
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DEMO_PRESETS": None, "DEMO_MODEL": False}
     assert text not in me.get(reverse("personalization:studio")).content.decode()
 
 

@@ -5,7 +5,9 @@ loaded inside that process, no recycling) plus the lease sweeper, supervised tog
     python manage.py run_gpu_worker --gpus 0,1     # one cluster per GPU, pinned by CUDA_VISIBLE_DEVICES
 
 It first checks the engine settings and loads the output safety check (personalization.safety) once:
-if the detectors cannot load it refuses to start, unless PERSONALIZATION_SAFETY_CHECK=false.
+if the detectors cannot load it refuses to start, unless PERSONALIZATION_SAFETY_CHECK=false. A
+preset whose weights are a local directory that does not exist is only warned about: the worker
+serves the other presets, and that preset's requests fail with ``model_unavailable``.
 
 Equivalent by hand: `Q_CLUSTER_NAME=gpu python manage.py qcluster` and
 `python manage.py sweep_generations --loop 10`.
@@ -38,7 +40,10 @@ class Command(BaseCommand):
     def handle(self, *args, gpus: str, sweep_interval: float | None, **options):
         interval = sweep_interval if sweep_interval is not None else float(conf.SWEEP_INTERVAL_SECONDS)
         try:
-            check_settings()  # a bad engine setting stops here, not in every task of every worker
+            # A bad engine setting stops here, not in every task of every worker; weights that are
+            # missing only warn: the worker serves the other presets, that preset's requests fail
+            # with model_unavailable (worker.load).
+            warnings = check_settings()
             check_safety()  # fail closed: no worker without the output safety check (unless turned off)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
@@ -57,6 +62,8 @@ class Command(BaseCommand):
             + (" (DEMO MODEL: random weights, pictures are noise)" if conf.DEMO_MODEL else "")
             + ("" if conf.SAFETY_CHECK else " (OUTPUT SAFETY CHECK OFF)")
         )
+        for warning in warnings:
+            self.stderr.write(f"WARNING: {warning}")
         stopping = False
 
         def stop(signum, frame):

@@ -5,9 +5,13 @@ No oscar app is forked. Two of oscar's own extension points carry a design:
 - **a product option.** Products of the ``personalizable`` product class carry the option
   ``personalized-design`` (``personalizable_product_class()`` sets the class up). Adding a design to
   the basket (``basket_add_design``) stores the chosen variation as that option's value on the
-  basket line: ``<generation id>:<variation index>:<signature>``. Oscar keeps lines with different
-  option values apart, so two designs of the same product stay two lines. The value is signed when
-  the design's owner adds it, so a value typed into oscar's own product form is refused.
+  basket line: ``<generation id>:<variation index>:<owner>:<signature>``. Oscar keeps lines with
+  different option values apart, so two designs of the same product stay two lines. The value is
+  signed when the design's owner adds it, so a value typed into oscar's own product form is refused.
+  Oscar shows option values on the basket and order pages, so a value can be seen and copied: it
+  names its owner (``user=<id>``, or ``visitor=<visitor key>,basket=<basket id>`` for a visitor who
+  is not logged in), and placing the order checks that the design is the order's customer's own
+  (``interface.designs_for``), so only its owner can order it.
 - **the order line's attributes.** Oscar's ``OrderCreator`` copies each basket line attribute onto
   the order line (``order.LineAttribute``) inside the transaction that writes the order. When the
   design option's attribute is written, ``freeze_line_design`` freezes the design onto the order
@@ -23,6 +27,7 @@ The plugin is reached only through ``personalization.interface``.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -47,6 +52,17 @@ _SIGNER_SALT = "tests.hosts.oscar.design"
 
 NOT_A_DESIGN = "This is not a design made in the studio. Open the studio to make one."
 NO_SUCH_DESIGN = "No such design."
+NOT_YOURS = "This design was made by another customer: only they can order it."
+
+
+@dataclass(frozen=True)
+class SignedDesign:
+    """What a design option's value names: the variation and who put it into a basket."""
+
+    image: object  # personalization's GenerationImage
+    user_id: int | None = None
+    session_key: str = ""
+    basket_id: int | None = None
 
 
 # --- catalogue ---------------------------------------------------------------------------------
@@ -93,23 +109,53 @@ def personalizable_product_class():
 # --- the option's value --------------------------------------------------------------------------
 
 
-def design_value(image) -> str:
-    """The option value naming one variation of a design, signed."""
-    return signing.Signer(salt=_SIGNER_SALT).sign(f"{image.request_id}:{image.index}")
+def design_value(image, *, basket, session_key: str = "") -> str:
+    """The option value naming one variation of a design and its owner, signed: the basket's
+    customer (``user=<id>``), or for a basket without one the visitor and that basket."""
+    if basket.owner_id is not None:
+        owner = f"user={basket.owner_id}"
+    else:
+        owner = f"visitor={session_key},basket={basket.pk}"
+    return signing.Signer(salt=_SIGNER_SALT).sign(f"{image.request_id}:{image.index}:{owner}")
 
 
-def design_from_value(value):
-    """The variation (``GenerationImage``) a signed option value names, or None."""
+def design_from_value(value) -> SignedDesign | None:
+    """The variation and owner a signed option value names, or None (not signed here, unknown)."""
     try:
-        generation_id, index = signing.Signer(salt=_SIGNER_SALT).unsign(str(value)).split(":")
+        generation_id, index, owner = signing.Signer(salt=_SIGNER_SALT).unsign(str(value)).split(":", 2)
         generation_id, index = uuid.UUID(generation_id), int(index)
-    except (signing.BadSignature, ValueError):
+        parts = dict(part.split("=", 1) for part in owner.split(","))
+        user_id = int(parts["user"]) if "user" in parts else None
+        basket_id = int(parts["basket"]) if "basket" in parts else None
+    except (signing.BadSignature, ValueError, KeyError):
         return None
-    return (
+    image = (
         interface.GenerationImage.objects.select_related("request")
         .filter(request_id=generation_id, index=index)
         .first()
     )
+    if image is None:
+        return None
+    return SignedDesign(image, user_id=user_id, session_key=parts.get("visitor", ""), basket_id=basket_id)
+
+
+def owner_refusal(signed: SignedDesign, *, user, basket_id) -> str:
+    """Why the customer ``user`` (None: a guest) may not order this design from the basket
+    ``basket_id`` ("" when they may): it must be one of their own designs."""
+    generation_id = signed.image.request_id
+    if user is not None:
+        if signed.user_id is not None and signed.user_id != user.pk:
+            return NOT_YOURS
+        # A visitor's design joined the account when they logged in (the plugin's login claim).
+        if not interface.designs_for(user=user).filter(pk=generation_id).exists():
+            return NOT_YOURS
+        return ""
+    # A guest: no account to compare, so the value must be the one made for this very basket.
+    if signed.user_id is not None or not signed.session_key or signed.basket_id != basket_id:
+        return NOT_YOURS
+    if not interface.designs_for(session_key=signed.session_key).filter(pk=generation_id).exists():
+        return NOT_YOURS
+    return ""
 
 
 def design_refusal(image, *, product) -> str:
@@ -143,17 +189,27 @@ def own_design(*, generation_id, image_index, user=None, session_key: str = ""):
     return image
 
 
-def basket_add_design(*, basket, image, quantity: int = 1):
+def basket_add_design(*, basket, image, session_key: str = "", quantity: int = 1):
     """Put one variation of a design into an oscar basket as a line of its product with the design
-    option. Returns the basket line. Raises ValidationError ("design") when it may not be ordered.
-    The basket needs its pricing strategy (``request.basket`` has it)."""
+    option. Returns the basket line. Raises ValidationError ("design") when it may not be ordered or
+    is not the basket owner's (the visitor's, ``session_key``, for a basket without an owner). The
+    basket needs its pricing strategy (``request.basket`` has it)."""
     product = image.request.product
+    owned = interface.designs_for(user=basket.owner, session_key=None if basket.owner_id else session_key)
+    if not owned.filter(pk=image.request_id).exists():
+        raise ValidationError({"design": NO_SUCH_DESIGN})
     if refusal := design_refusal(image, product=product):
         raise ValidationError({"design": refusal})
     if not isinstance(quantity, int) or not 1 <= quantity <= 99:
         raise ValidationError({"quantity": "Quantity must be between 1 and 99."})
+    if basket.pk is None:
+        basket.save()  # a visitor's new cookie basket: the value names it, so it needs its id now
     line, _ = basket.add_product(
-        product, quantity=quantity, options=[{"option": design_option(), "value": design_value(image)}]
+        product,
+        quantity=quantity,
+        options=[
+            {"option": design_option(), "value": design_value(image, basket=basket, session_key=session_key)}
+        ],
     )
     return line
 
@@ -166,8 +222,13 @@ def basket_design_problems(basket) -> list[str]:
         for attribute in line.attributes.all():
             if attribute.option.code != DESIGN_OPTION_CODE:
                 continue
-            image = design_from_value(attribute.value)
-            refusal = NOT_A_DESIGN if image is None else design_refusal(image, product=line.product)
+            signed = design_from_value(attribute.value)
+            if signed is None:
+                refusal = NOT_A_DESIGN
+            else:
+                refusal = owner_refusal(signed, user=basket.owner, basket_id=basket.pk) or design_refusal(
+                    signed.image, product=line.product
+                )
             if refusal:
                 problems.append(f"{line.product.get_title()}: {refusal}")
     return problems
@@ -183,9 +244,13 @@ def freeze_line_design(sender, instance, created: bool, raw: bool = False, **kwa
         return
     UnableToPlaceOrder = get_class("order.exceptions", "UnableToPlaceOrder")
     order_line = instance.line
-    image = design_from_value(instance.value)
-    if image is None:
+    signed = design_from_value(instance.value)
+    if signed is None:
         raise UnableToPlaceOrder(f"{order_line.title}: {NOT_A_DESIGN}")
+    order = order_line.order
+    if refusal := owner_refusal(signed, user=order.user, basket_id=order.basket_id):
+        raise UnableToPlaceOrder(f"{order_line.title}: {refusal}")
+    image = signed.image
     if refusal := design_refusal(image, product=order_line.product):
         raise UnableToPlaceOrder(f"{order_line.title}: {refusal}")
     try:

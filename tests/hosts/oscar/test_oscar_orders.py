@@ -15,6 +15,7 @@ from tests.hosts.oscar.conftest import make_oscar_product, place_order
 from tests.hosts.oscar.integration import (
     DESIGN_OPTION_CODE,
     NOT_A_DESIGN,
+    NOT_YOURS,
     basket_add_design,
     basket_design_problems,
     design_option,
@@ -117,7 +118,7 @@ def test_two_designs_of_one_product_are_two_basket_lines_and_two_frozen_order_li
         assert not frozen.print_file
         # The order line keeps the option, as oscar shows it in the dashboard.
         assert [(a.type, a.value) for a in line.attributes.all()] == [
-            (DESIGN_OPTION_CODE, design_value(image))
+            (DESIGN_OPTION_CODE, design_value(image, basket=basket))
         ]
 
         # The print-file job (the worker's task, run here synchronously).
@@ -171,7 +172,8 @@ def test_a_design_of_another_product_cannot_be_ordered_with_this_one(tiny, produ
     basket = Basket.objects.create(owner=customer)
     basket.strategy = get_class("partner.strategy", "Selector")().strategy(user=customer)
     # As if typed into oscar's own product form: the option value of a real design, on another product.
-    basket.add_product(other, options=[{"option": design_option(), "value": design_value(wolf.images.get())}])
+    value = design_value(wolf.images.get(), basket=basket)
+    basket.add_product(other, options=[{"option": design_option(), "value": value}])
     with pytest.raises(UnableToPlaceOrder, match="not made for this product"):
         place_order(basket, user=customer)
     assert not Order.objects.exists()
@@ -360,3 +362,90 @@ def test_oscars_checkout_shows_why_a_held_design_cannot_be_ordered(logged_in, ti
     # The basket is the customer's open basket again, with the design still in it.
     basket = logged_in.get(reverse("basket:summary")).context["basket"]
     assert basket.status == "Open" and basket.num_lines == 1
+
+
+# --- the design option's value is bound to its owner -----------------------------------------------
+
+
+def copied_value(line) -> str:
+    """The design option's value of a basket line, as oscar shows it on the basket and order pages."""
+    return line.attributes.get(option__code=DESIGN_OPTION_CODE).value
+
+
+def open_basket(owner=None):
+    Basket = get_model("basket", "Basket")
+    basket = Basket.objects.create(owner=owner)
+    basket.strategy = get_class("partner.strategy", "Selector")().strategy(user=owner)
+    return basket
+
+
+def test_a_design_value_seen_by_another_customer_cannot_be_ordered_by_them(tiny, product, customer, basket):
+    from django.contrib.auth import get_user_model
+
+    wolf = design(product, customer, seed=101)
+    value = copied_value(basket_add_design(basket=basket, image=wolf.images.get(index=0)))
+    stranger = get_user_model().objects.create_user(
+        username="stranger", email="s@example.com", password="x-long-pw1"
+    )
+    theirs = open_basket(stranger)
+    # Typed into oscar's own product form (the option is a text field there).
+    theirs.add_product(product, options=[{"option": design_option(), "value": value}])
+
+    assert basket_design_problems(theirs) == [f"{product.get_title()}: {NOT_YOURS}"]
+    with pytest.raises(UnableToPlaceOrder) as refused:
+        place_order(theirs, user=stranger)
+    assert str(refused.value) == f"{product.get_title()}: {NOT_YOURS}"
+    assert not Order.objects.exists() and not interface.LineDesign.objects.exists()
+    # The owner still orders it.
+    assert basket_design_problems(basket) == []
+    assert place_order(basket, user=customer).lines.get().design.source_image == wolf.images.get(index=0)
+
+
+def test_a_visitors_design_value_copied_into_another_basket_is_refused(tiny, product):
+    generation = interface.submit_design(
+        product=product,
+        description="A paper crane",
+        session_key="visitor-a",
+        base_color="Navy",
+        steps=3,
+        size=64,
+        seed=5,
+    )
+    worker.run(generation.pk)
+    image = interface.GenerationImage.objects.get(request=generation, index=0)
+    mine = open_basket()
+    value = copied_value(basket_add_design(basket=mine, image=image, session_key="visitor-a"))
+    # Another visitor cannot add the design ...
+    with pytest.raises(ValidationError, match="No such design."):
+        basket_add_design(basket=open_basket(), image=image, session_key="visitor-b")
+    # ... nor order its value copied into their basket (a guest order: no account to compare).
+    copied = open_basket()
+    copied.add_product(product, options=[{"option": design_option(), "value": value}])
+    with pytest.raises(UnableToPlaceOrder, match="made by another customer"):
+        place_order(copied, user=None)
+    assert not Order.objects.exists()
+    # The visitor's own basket is ordered.
+    assert place_order(mine, user=None).lines.get().design.source_image == image
+
+
+def test_a_visitors_basket_design_is_ordered_after_logging_in(client, tiny, product, customer):
+    """Designed and added before logging in: the login claims the design for the account and oscar
+    merges the cookie basket into the account's, so the account orders it."""
+    client.post(
+        reverse("personalization:studio"),
+        {
+            "product": product.slug,
+            "base_color": "Navy",
+            "description": "A paper crane",
+            "steps": 3,
+            "size": 64,
+        },
+    )
+    generation = interface.designs_for(session_key=interface.visitor_session_key(client)).get()
+    worker.run(generation.pk)
+    client.post(reverse("oscar_host_basket_add"), {"generation": generation.pk, "image": 0})
+    client.force_login(customer)
+    basket = client.get(reverse("basket:summary")).context["basket"]
+    assert basket.owner == customer and basket.num_lines == 1
+    assert basket_design_problems(basket) == []
+    assert place_order(basket, user=customer).lines.get().design.source_image == generation.images.get()

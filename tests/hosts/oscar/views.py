@@ -17,14 +17,15 @@ def basket_add(request):
     basket. A design that may not be ordered (held for review, not finished, not the visitor's):
     back to the design's page with the reason, nothing added."""
     generation_id = request.POST.get("generation", "")
+    session_key = interface.visitor_session_key(request)
     try:
         image = own_design(
             generation_id=generation_id,
             image_index=request.POST.get("image", "0"),
             user=request.user,
-            session_key=interface.visitor_session_key(request),
+            session_key=session_key,
         )
-        basket_add_design(basket=request.basket, image=image)
+        basket_add_design(basket=request.basket, image=image, session_key=session_key)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         if generation_id and "No such design." not in exc.messages:
