@@ -56,6 +56,12 @@ def _adapter_error() -> Error | None:
             hint=hint,
             id="personalization.E003",
         )
+    if missing := sorted(adapter.__abstractmethods__):
+        return Error(
+            f'PERSONALIZATION["HOST_ADAPTER"] = {path!r} does not implement {", ".join(missing)}.',
+            hint=hint,
+            id="personalization.E003",
+        )
     return None
 
 

@@ -16,6 +16,7 @@ The adapter is built once per process (``host()`` is cached; tests that swap set
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -96,18 +97,19 @@ class ProductInfo:
         return next((c for c in self.base_colors if c.name.casefold() == wanted), None)
 
 
-class HostAdapter:
+class HostAdapter(ABC):
     """The interface a host implements. Subclass it and name the subclass in
-    ``PERSONALIZATION["HOST_ADAPTER"]``. Every method is called with the host's own objects."""
+    ``PERSONALIZATION["HOST_ADAPTER"]``. Every method is called with the host's own objects;
+    ``products`` and ``product_info`` are required (``manage.py check`` names a missing one)."""
 
+    @abstractmethod
     def products(self):
         """A queryset of the host's products that can be personalized (published ones), for the
         studio's product picker and the API's product lookup."""
-        raise NotImplementedError
 
+    @abstractmethod
     def product_info(self, product) -> ProductInfo:
         """The plain description of one of the host's products."""
-        raise NotImplementedError
 
     def get_product(self, *, slug: str | None = None, pk=None):
         """One personalizable product (of ``products()``) by slug or primary key, or None.
@@ -160,6 +162,10 @@ def host() -> HostAdapter:
         raise ImproperlyConfigured(
             f"PERSONALIZATION['HOST_ADAPTER'] = {path!r} is not a subclass of "
             "personalization.hosts.HostAdapter."
+        )
+    if missing := sorted(getattr(adapter, "__abstractmethods__", ())):
+        raise ImproperlyConfigured(
+            f"PERSONALIZATION['HOST_ADAPTER'] = {path!r} does not implement {', '.join(missing)}."
         )
     return adapter()
 

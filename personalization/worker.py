@@ -60,6 +60,7 @@ class ModelUnavailable(Exception):
 
 # (preset, model) -> (time.monotonic() until which it is not tried again, why it failed)
 _load_failures: dict[tuple[str, str], tuple[float, str]] = {}
+load_clock = time.monotonic  # the clock of _load_failures (a test moves it on instead of sleeping)
 # (preset, model) of the default preset once loaded ahead of the first claim (or tried to)
 _preloaded: set[tuple[str, str]] = set()
 
@@ -202,14 +203,14 @@ def load(preset_name: str | None = None):
     key = (eng.preset.name, eng.model_name)
     if (failed := _load_failures.get(key)) is not None:
         until, reason = failed
-        if time.monotonic() < until:
+        if load_clock() < until:
             raise ModelUnavailable(*key, reason)
         del _load_failures[key]
     try:
         return eng.pipeline
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        _load_failures[key] = (time.monotonic() + LOAD_RETRY_SECONDS, reason)
+        _load_failures[key] = (load_clock() + LOAD_RETRY_SECONDS, reason)
         logger.error(
             "preset %s: the model %s cannot be loaded; its requests fail with model_unavailable "
             "(tried again after %.0f s, or at once by a restarted worker; see PERSONALIZATION['MODELS'][%r])",

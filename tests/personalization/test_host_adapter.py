@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile
 from django.test import override_settings
 from django.urls import reverse
 
-from personalization import checks, presets
+from personalization import checks, hosts, presets
 from personalization.hosts import BaseColor, HostAdapter, PrintArea, ProductInfo, host
 from personalization.models import GenerationImage, GenerationRequest
 from personalization.selectors import category_report
@@ -69,6 +69,13 @@ class UnpublishedHost(FakeHost):
 
 class NotAnAdapter:
     pass
+
+
+class HalfAnAdapter(HostAdapter):
+    """Describes no product: product_info is missing."""
+
+    def products(self):
+        return None
 
 
 def adapter(path: str):
@@ -303,6 +310,7 @@ def test_models_that_are_not_installed_are_errors():
         "tests.personalization.test_host_adapter.Missing",
         "no_such_module.Host",
         "tests.personalization.test_host_adapter.NotAnAdapter",
+        "tests.personalization.test_host_adapter.HalfAnAdapter",
     ],
 )
 def test_a_bad_host_adapter_is_an_error(path):
@@ -334,3 +342,12 @@ def test_manage_py_check_names_the_missing_settings():
     for error_id in ("personalization.E001", "personalization.E002", "personalization.E003"):
         assert error_id in output, output
     assert "Traceback" not in output, output
+
+
+def test_an_adapter_missing_a_required_method_is_named():
+    with host_settings(HOST_ADAPTER="tests.personalization.test_host_adapter.HalfAnAdapter"):
+        [error] = checks.check_host()
+        assert "does not implement product_info" in error.msg
+        hosts.host.cache_clear()
+        with pytest.raises(ImproperlyConfigured, match="does not implement product_info"):
+            hosts.host()

@@ -6,7 +6,6 @@ PERSONALIZATION_MODEL_SD_TURBO)."""
 import io
 import logging
 import shutil
-import time
 
 import pytest
 from PIL import Image
@@ -203,16 +202,16 @@ def test_missing_weights_of_a_preset_fail_only_its_requests(
 def test_a_remembered_load_failure_is_tried_again_after_a_while(
     tiny_model, tiny_models, settings, tmp_path, loads, monkeypatch
 ):
-    monkeypatch.setattr(worker, "LOAD_RETRY_SECONDS", 3.0)
     missing = tmp_path / "later"
     models(settings, sd21_base=missing)
     first = submit(product_for("sd21-base"), seed=7)
     assert worker.run(first.pk) == "model_unavailable"
     shutil.copytree(tiny_models["sd21-base"], missing)  # the weights arrive, no restart
     second = submit(product_for("sd21-base"), seed=8)
-    assert worker.run(second.pk) == "model_unavailable"  # within the 3 s: remembered, not tried
+    assert worker.run(second.pk) == "model_unavailable"  # within LOAD_RETRY_SECONDS: remembered, not tried
     assert loads[("sd21-base", str(missing))] == 1
-    time.sleep(3.1)
+    later = worker.load_clock() + worker.LOAD_RETRY_SECONDS + 1
+    monkeypatch.setattr(worker, "load_clock", lambda: later)  # the retry window is over
     third = submit(product_for("sd21-base"), seed=9)
     worker.run(third.pk)
     third.refresh_from_db()

@@ -165,7 +165,13 @@ def test_warm_up_uses_the_presets_guidance_and_steps(preset_models, monkeypatch)
     CUDA graph is recorded for the shapes that will be used."""
     engine = Engine(str(preset_models["sd-turbo"]), preset="sd-turbo", device="cpu", dtype="float32")
     seen = []
-    monkeypatch.setattr(engine, "generate", lambda jobs, **kw: seen.extend(jobs))
+    generate = engine.generate
+
+    def recording_generate(jobs, **kwargs):  # the real tiny pipeline runs; the jobs are recorded
+        seen.extend(jobs)
+        return generate(jobs, **kwargs)
+
+    monkeypatch.setattr(engine, "generate", recording_generate)
     engine.warm_up([(64, 64, 2)], steps=10, rounds=1)
     [job] = seen
     assert (job.guidance_scale, job.steps, len(job.seeds)) == (0.0, 4, 2)
