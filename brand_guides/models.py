@@ -53,6 +53,14 @@ class Brand(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="Designs scoring below this (0-100) are re-seeded once, then flagged for review.",
     )
+    low_resolution = models.CharField(
+        "below the minimum print resolution",
+        max_length=8,
+        choices=[("upscale", "Upscale with the print upscaler"), ("block", "Block the order")],
+        default="upscale",
+        help_text="What happens when a design has fewer pixels than the product's minimum DPI needs "
+        "at its print size. Customers see it in the preflight before they order.",
+    )
     harmonize_palette = models.BooleanField(
         default=False, help_text="Gently shift generated colours toward the palette."
     )

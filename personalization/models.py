@@ -95,6 +95,16 @@ class GenerationRequest(models.Model):
         upload_to=reference_upload_to, storage=get_private_storage, max_length=255, db_index=True, blank=True
     )
     reference_sha256 = models.CharField(max_length=64, blank=True)
+    reference_fit = models.CharField(
+        max_length=8,
+        choices=[("cover", "Cover (crop to fill)"), ("contain", "Contain (fit whole, pad)")],
+        default="cover",
+        help_text="How the reference image is fitted to the design's size before encoding.",
+    )
+    transparent_background = models.BooleanField(
+        default=False,
+        help_text="Generated on a plain background that is cut out: the product's colour shows through.",
+    )
     strength = models.FloatField(
         default=0.6,
         validators=[MinValueValidator(ENVELOPE.min_strength), MaxValueValidator(ENVELOPE.max_strength)],
@@ -335,7 +345,35 @@ class LineDesign(models.Model):
         db_index=True,
         blank=True,
     )
+    print_pdf = models.FileField(
+        upload_to=line_design_upload_to,
+        storage=get_private_storage,
+        max_length=255,
+        db_index=True,
+        blank=True,
+        help_text="The print file as PDF: TrimBox and BleedBox set, image embedded losslessly, sRGB.",
+    )
     print_warnings = models.JSONField(default=list, blank=True)
+    # What is composed onto the design (personalization.artwork.ArtworkSpec.as_dict(), without the
+    # binary parts): fit, transparent background, logo placement, the text layer.
+    composition = models.JSONField(default=dict, blank=True)
+    logo = models.ImageField(
+        upload_to=line_design_upload_to,
+        storage=get_private_storage,
+        max_length=255,
+        db_index=True,
+        blank=True,
+        help_text="The brand logo as it was when ordered.",
+    )
+    text_font = models.FileField(
+        upload_to=line_design_upload_to,
+        storage=get_private_storage,
+        max_length=255,
+        db_index=True,
+        blank=True,
+        help_text="The font of the text layer as it was when ordered (TTF/OTF).",
+    )
+    preflight = models.JSONField(default=dict, blank=True, help_text="The preflight the customer saw.")
 
     description = models.TextField()
     optimized_prompt = models.TextField()

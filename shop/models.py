@@ -179,6 +179,9 @@ class CartLine(models.Model):
         blank=True,
         related_name="cart_lines",
     )
+    # The text or monogram the customer set on the design (personalization.artwork.TextLayer
+    # .as_dict(), validated by the plugin); {} for none. Frozen onto the order line at checkout.
+    text_layer = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
