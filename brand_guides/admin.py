@@ -5,6 +5,7 @@ from django.utils.html import format_html, format_html_join
 
 from .access import sees_all_brands
 from .admin_scoping import BrandScopedAdminMixin, SharedPresetsMixin
+from .fonts import describe_missing
 from .models import Brand, MaterialPreset, PaletteColor, ProtectedName, StylePreset, Typography
 
 OWNER_ALL = ("view", "add", "change", "delete")
@@ -64,10 +65,33 @@ class PaletteColorInline(admin.TabularInline):
 
 
 class TypographyInline(admin.TabularInline):
+    """A brand's fonts: an upload is checked (brand_guides.fonts) and what the file says about itself
+    is read back; a bad file shows its error on the row."""
+
     model = Typography
     extra = 0
-    fields = ("role", "font_family", "font_file")
+    fields = ("role", "font_family", "font_file", "font_read_back")
+    readonly_fields = ("font_read_back",)
     owner_permissions = OWNER_ALL
+
+    @admin.display(description="Read from the file")
+    def font_read_back(self, obj: Typography) -> str:
+        facts = obj.font_facts() if obj.pk else None
+        if facts is None:
+            return "-"
+        coverage = (
+            "covers the required characters"
+            if not facts.missing
+            else f"missing: {describe_missing(facts.missing)}"
+        )
+        return format_html(
+            "{} {}<br><small>{}, {} glyphs; {}</small>",
+            facts.family,
+            facts.style,
+            facts.format,
+            facts.glyph_count,
+            coverage,
+        )
 
 
 class ProtectedNameInline(admin.TabularInline):
@@ -103,6 +127,7 @@ class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
                     "trademark_allowlist",
                     "approval_policy",
                     "text_in_design_outcome",
+                    "low_resolution",
                     "min_consistency_score",
                 )
             },

@@ -1,3 +1,5 @@
+import contextlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
@@ -5,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from . import model_presets
+from .fonts import FontError, FontFacts, inspect_font, read_bytes, validate_font_file
 from .uploads import AllowedImageField
 from .validators import hex_color_validator, split_terms, validate_keyword_text, validate_lora_file
 
@@ -163,8 +166,18 @@ class Typography(models.Model):
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="typography")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.HEADING)
-    font_family = models.CharField(max_length=120, help_text="e.g. Inter, Helvetica, sans-serif")
-    font_file = models.FileField(upload_to="brands/fonts/", blank=True)
+    font_family = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="e.g. Inter, Helvetica, sans-serif. Blank: the family name read from the font file.",
+    )
+    font_file = models.FileField(
+        upload_to="brands/fonts/",
+        blank=True,
+        validators=[validate_font_file],
+        help_text="A .ttf or .otf font (at most 10 MB) whose licence allows embedding and that covers "
+        "A-Z, a-z, 0-9 and common punctuation. Customers' text on products is set in it.",
+    )
 
     class Meta:
         ordering = ["brand", "role"]
@@ -173,6 +186,24 @@ class Typography(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.font_family}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.font_family.strip() and self.font_file:
+            # A file that cannot be read: the font_file field error says what is wrong with it.
+            with contextlib.suppress(FontError, OSError):
+                self.font_family = inspect_font(read_bytes(self.font_file)).family
+        if not self.font_family.strip() and not self.font_file:
+            raise ValidationError({"font_family": "Name the font family, or upload its font file."})
+
+    def font_facts(self) -> FontFacts | None:
+        """What the stored font file says about itself (None: no file, or one that cannot be read)."""
+        if not self.font_file:
+            return None
+        try:
+            return inspect_font(read_bytes(self.font_file))
+        except (FontError, OSError):
+            return None
 
 
 class ProtectedName(models.Model):

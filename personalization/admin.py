@@ -419,7 +419,14 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     list_filter = ("brand_name", "style_name", "preset", "created_at")
     search_fields = ("description", "optimized_prompt", "brand_name")
     list_select_related = ("order_line",)
-    readonly_fields = ("image_preview", "mockup_preview", "reference_preview", "color", "palette")
+    readonly_fields = (
+        "image_preview",
+        "mockup_preview",
+        "reference_preview",
+        "color",
+        "palette",
+        "print_downloads",
+    )
     fieldsets = (
         (
             None,
@@ -429,7 +436,9 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
                     "source_image",
                     "image_preview",
                     "mockup_preview",
+                    "print_downloads",
                     "print_file",
+                    "print_pdf",
                     "print_warnings",
                 )
             },
@@ -484,6 +493,10 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     def mockup_preview(self, obj: LineDesign) -> str:
         return thumbnail(obj.mockup, size=256)
 
+    @admin.display(description="Print files")
+    def print_downloads(self, obj: LineDesign) -> str:
+        return print_downloads(obj)
+
     @admin.display(description="Reference image")
     def reference_preview(self, obj: LineDesign) -> str:
         return thumbnail(obj.reference_image, size=128)
@@ -498,6 +511,16 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     def palette(self, obj: LineDesign) -> str:
         items = [swatch(c.get("hex", ""), title=c.get("name", "")) for c in obj.brand_palette or []]
         return format_html(" ".join(["{}"] * len(items)), *items) if items else "-"
+
+
+def print_downloads(design: LineDesign) -> str:
+    """Admin HTML: download links of a design's print PNG and PDF (served by the private-file view,
+    which lets the brand's staff through), or "pending" while the print job has not written them."""
+    links = [
+        format_html('<a href="{}" download>{}</a>', field.url, label) if field else f"{label}: pending"
+        for label, field in (("Print PNG", design.print_file), ("Print PDF", design.print_pdf))
+    ]
+    return format_html(" · ".join(["{}"] * len(links)), *links)
 
 
 @admin.register(IdempotencyKey)

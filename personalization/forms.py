@@ -25,6 +25,8 @@ FIELDS = (
     "style",
     "material",
     "reference_image",
+    "reference_fit",
+    "transparent_background",
     "strength",
     "steps",
     "guidance_scale",
@@ -102,6 +104,24 @@ class StudioForm(forms.Form):
             attrs={"accept": "image/png,image/jpeg,image/webp", "hx-preserve": True}
         ),
     )
+    reference_fit = forms.ChoiceField(
+        required=False,
+        label="Fit the picture",
+        choices=[
+            ("cover", "Fill the design (crop the edges)"),
+            ("contain", "Show it whole (pad the edges)"),
+        ],
+        initial="cover",
+        help_text="Your picture is fitted to the design's shape, the shape of the print area.",
+        error_messages={"invalid_choice": "Choose how to fit the reference picture: cover or contain."},
+        # hx-preserve: kept with the chosen picture across a product switch, as the picture is.
+        widget=forms.Select(attrs={"hx-preserve": True}),
+    )
+    transparent_background = forms.BooleanField(
+        required=False,
+        label="No background",
+        help_text="The motif alone, cut out of a plain background: the product's colour shows around it.",
+    )
     # Bounds, steps, choices and defaults: the preset's (_follow_preset). No range checks here.
     strength = forms.FloatField(
         required=False,
@@ -117,7 +137,12 @@ class StudioForm(forms.Form):
         help_text="Blank: a random seed. The same seed and words give the same picture.",
         widget=forms.NumberInput(attrs={"min": "0", "inputmode": "numeric", "placeholder": "random"}),
     )
-    size = forms.IntegerField(required=False, label="Size", widget=forms.Select())
+    size = forms.IntegerField(
+        required=False,
+        label="Size",
+        help_text="The pixel budget: the design takes the print area's shape.",
+        widget=forms.Select(),
+    )
     variations = forms.IntegerField(required=False, label="Variations", widget=forms.Select())
 
     def __init__(self, *args, **kwargs):
@@ -159,14 +184,25 @@ class StudioForm(forms.Form):
             attrs={"min": _number(preset.min_strength), "max": _number(preset.max_strength), "step": "0.05"}
             | keep
         )
-        self.fields["size"].widget = forms.Select(
-            choices=[(size, f"{size} × {size} px") for size in preset.sizes], attrs=keep
-        )
+        self.fields["size"].widget = forms.Select(choices=self.size_choices(preset), attrs=keep)
         self.fields["variations"].widget = forms.Select(
             choices=[(n, str(n)) for n in range(1, preset.max_variations + 1)], attrs=keep
         )
         for name, value in self.defaults(preset).items():
             self.fields[name].initial = self.initial.get(name, value)
+
+    def size_choices(self, preset) -> list[tuple[int, str]]:
+        """Each size of the preset as the pixels the chosen product's design will have ("1152 × 512
+        px" for 768 on a 200 x 85 mm mug strip; "768 × 768 px" without a product)."""
+        from .sizing import shaped_size
+
+        area = self.chosen_info.print_area if self.chosen_info is not None else None
+        try:
+            aspect = area.width_mm / area.height_mm if area is not None else 1.0
+            shapes = [shaped_size(size, aspect) for size in preset.sizes]
+        except (TypeError, ValueError, ZeroDivisionError):  # no print area size: the service says so
+            shapes = [(size, size) for size in preset.sizes]
+        return [(size, f"{w} × {h} px") for size, (w, h) in zip(preset.sizes, shapes, strict=True)]
 
     @property
     def preset_short_name(self) -> str:
@@ -239,6 +275,8 @@ class StudioForm(forms.Form):
             "style": data.get("style"),
             "material": data.get("material"),
             "reference_image": data.get("reference_image") or None,
+            "reference_fit": data.get("reference_fit") or "cover",
+            "transparent_background": bool(data.get("transparent_background")),
             "strength": data.get("strength"),
             "steps": steps,
             "guidance_scale": data.get("guidance_scale"),

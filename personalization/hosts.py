@@ -69,6 +69,8 @@ class ProductInfo:
     product picture, or None to draw one from ``product_type``; ``mockup_box``: where the print
     area sits on that picture as fractions (left, top, width, height). ``model_preset``: the
     ``personalization.presets`` name for this product ("": the brand's choice).
+    ``text_max_length``: the most characters of a customer's text layer on it (None: the product
+    type's default, ``product_types.text_max_length``).
     """
 
     pk: Any
@@ -90,6 +92,7 @@ class ProductInfo:
     model_preset: str = ""
     url: str = ""
     extra: dict = field(default_factory=dict)
+    text_max_length: int | None = None
 
     def base_color(self, name: str) -> BaseColor | None:
         """The colour called ``name`` (case-insensitive, surrounding spaces ignored), or None."""

@@ -69,12 +69,69 @@ def order_refusal(generation: GenerationRequest) -> str:
     return refusal(generation)
 
 
-def freeze_design(*, order_line, image: GenerationImage) -> LineDesign:
+def preflight_refusal_for(image: GenerationImage, text=None) -> str:
+    """Why this variation may not be ordered for its resolution ("" when it may): the brand blocks
+    designs below the product's minimum DPI. ``text`` is the customer's text layer (a ``TextLayer``,
+    the dict ``validate_text_layer`` returned, or None). Free unless the brand blocks: cart add and
+    checkout call it next to ``order_refusal``."""
+    from .preflight import as_text_layer
+    from .preflight import preflight_refusal_for as refusal
+
+    return refusal(image, as_text_layer(text))
+
+
+def image_preflight(image: GenerationImage, *, text=None) -> dict:
+    """The preflight the customer sees for a variation (a JSON-ready dict: effective DPI against the
+    product's minimum, what happens below it, safe area, crop, messages), with an optional text
+    layer (a ``TextLayer`` or the dict ``validate_text_layer`` returned)."""
+    from .preflight import as_text_layer
+    from .preflight import image_preflight as preflight
+
+    return preflight(image, text=as_text_layer(text))
+
+
+def freeze_design(*, order_line, image: GenerationImage, text_layer: dict | None = None) -> LineDesign:
     """Attach a copy of a chosen variation (files, prompts, seed, recipe, model) to a placed order
-    line, and queue its print file. Raises ValidationError when the design may not be ordered."""
+    line, and queue its print file. ``text_layer`` is what ``validate_text_layer`` returned when the
+    line went into the cart: it is checked again against the brand as it is now, then frozen with the
+    composition, logo, font, preflight and a mockup showing it. Raises ValidationError when the
+    design may not be ordered ({"design": ...}) or the text no longer passes ({"text": ...}, ...)."""
     from .services import line_design_create
 
-    return line_design_create(order_line=order_line, image=image)
+    return line_design_create(order_line=order_line, image=image, text_layer=text_layer)
+
+
+def text_form_values(data) -> dict:
+    """The text-layer values of a posted form that included ``personalization/_text_fields.html``
+    (names ``text``, ``text_kind``, ``text_font``, ...) under the keys ``validate_text_layer`` takes."""
+    from .services import text_form_values as values
+
+    return values(data)
+
+
+def validate_text_layer(image: GenerationImage, values) -> dict:
+    """The customer's text or monogram for a chosen variation, validated against its brand and
+    product: a dict to keep on the cart line and pass to ``freeze_design`` ({} for no text).
+    ``values`` has the keys text, kind, font, color, size, position, curve (all optional).
+    Raises ValidationError({key: [message]}) under those keys."""
+    from .services import design_text_layer
+
+    layer = design_text_layer(image=image, values=values)
+    return {} if layer is None else layer.as_dict()
+
+
+def describe_text_layer(text_layer: dict | None, *, brand=None, palette=None) -> str:
+    """A short line for a cart or an order: 'Monogram “ABC” in Fredoka One, Navy' ("" for none).
+    The font's family comes from ``brand``'s typography, the colour's name from ``palette`` (a
+    frozen ``LineDesign.brand_palette``) or ``brand``'s palette."""
+    from .services import text_layer_summary
+
+    return text_layer_summary(text_layer, brand=brand, palette=palette)
+
+
+def line_text_layer(design: LineDesign) -> dict | None:
+    """The text layer frozen on an order line's design (``TextLayer.as_dict()``), None for none."""
+    return (design.composition or {}).get("text") or None
 
 
 def preset_choices() -> list[tuple[str, str]]:
@@ -92,6 +149,30 @@ def preset_for_product(product) -> str:
     from .selectors import preset_for_product as preset_for
 
     return preset_for(product).name
+
+
+# --- print-on-demand fulfilment -----------------------------------------------------------------
+
+
+def fulfilment_line(
+    design: LineDesign, *, quantity: int, variant: dict, url_for, category_slug: str = ""
+) -> dict:
+    """One personalized order line as a print-on-demand item (external id, variant, quantity,
+    placements with file and text layers in inches, files, recipe, preflight, status); see
+    docs/FULFILMENT.md. ``url_for(field_file) -> str`` says how the host serves a stored file."""
+    from .fulfilment import line_fulfilment
+
+    return line_fulfilment(
+        design, quantity=quantity, variant=variant, url_for=url_for, category_slug=category_slug
+    )
+
+
+def fulfilment_files(design: LineDesign) -> list:
+    """The line's files for a printer as (file name, stored file): print.png, print.pdf, mockup.png
+    (those that exist)."""
+    from .fulfilment import fulfilment_files as files
+
+    return files(design)
 
 
 # --- visitors ---------------------------------------------------------------------------------
@@ -153,6 +234,22 @@ def scope_q(user, brand_path):
     return scoped(user, brand_path)
 
 
+def print_downloads(design: LineDesign) -> str:
+    """Admin HTML: download links of an ordered design's print PNG and PDF ("pending" while not
+    rendered), through the private-file view."""
+    from .admin import print_downloads as links
+
+    return links(design)
+
+
+def can_manage_brand(user, brand_id) -> bool:
+    """Whether this user may manage the brand with this id (a superuser: every brand, and rows
+    of no brand)."""
+    from brand_guides.access import can_manage_brand as can_manage
+
+    return can_manage(user, brand_id)
+
+
 def swatch(hex_value: str, *, title: str = "") -> str:
     """Admin HTML: a small coloured square followed by the hex code ("-" when empty)."""
     from brand_guides.admin import swatch as one
@@ -203,6 +300,9 @@ _LAZY = {
     "AccountThrottle": "personalization.api.throttles",
     "ClientAddressThrottle": "personalization.api.throttles",
     "MaterialSerializer": "brand_guides.api.serializers",
+    # the text-layer object of the API (a host's order line takes it as "text_layer")
+    "TextLayerSerializer": "personalization.api.text",
+    "TextLayerOutputSerializer": "personalization.api.text",
     # the view of customer files (local private storage): a host routes /private-media/<path:name> to it
     "private_file": "personalization.files",
 }
@@ -227,20 +327,30 @@ __all__ = [
     "HostAdapter",
     "PrintArea",
     "ProductInfo",
+    "can_manage_brand",
     "cancel_design",
+    "describe_text_layer",
     "designs_for",
     "draw_template",
     "freeze_design",
+    "line_text_layer",
+    "image_preflight",
+    "fulfilment_files",
+    "fulfilment_line",
     "order_refusal",
+    "preflight_refusal_for",
     "preset_choices",
     "preset_for_product",
+    "print_downloads",
     "print_area_spec",
     "scope_q",
     "sees_all_brands",
     "submit_design",
     "swatch",
     "swatches",
+    "text_form_values",
     "thumbnail",
+    "validate_text_layer",
     "visitor_key",
     "visitor_session_key",
     *_LAZY,

@@ -230,9 +230,20 @@ class GenerationRequest(models.Model):
         return None
 
     @property
+    def pixel_budget(self) -> int:
+        """The ``size`` asked for (one of the preset's sizes): the pixel budget that the print
+        area's shape turned into ``width`` x ``height`` (``sizing.budget_of``)."""
+        from .sizing import budget_of
+
+        sizes = presets.get(self.preset).sizes if self.preset in presets.BUILT_IN else ()
+        return budget_of(self.width, self.height, sizes)
+
+    @property
     def recipe(self):
         """The request's :class:`personalization.recipe.Recipe`, read from its columns (the brand's
-        LoRA as the brand has it now, as the worker applies it)."""
+        LoRA as the brand has it now, as the worker applies it). ``width`` and ``height`` are the
+        shaped size (the pixel budget in the print area's shape); ``reference_fit`` counts with a
+        reference image only."""
         from .recipe import Recipe
 
         brand = self.brand
@@ -252,6 +263,7 @@ class GenerationRequest(models.Model):
             reference_sha256=self.reference_sha256,
             lora=lora,
             lora_scale=float(brand.lora_scale) if lora else 1.0,
+            reference_fit=self.reference_fit if self.reference_sha256 else "cover",
         )
 
 

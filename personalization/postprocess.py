@@ -8,8 +8,10 @@ from PIL import Image, ImageFilter
 
 from brand_guides.uploads import ALLOWED_FORMATS
 
-from . import mockups, quality
-from .conditioning import logo_spec, palette_specs, print_area_spec
+from . import artwork, mockups, quality
+from .artwork import ArtworkSpec, TextLayer
+from .conditioning import artwork_spec_for, palette_specs
+from .conf import conf
 from .engine.metadata import png_bytes
 from .hosts import ProductInfo
 from .models import GenerationImage, GenerationRequest
@@ -19,6 +21,9 @@ from .storage import private_storage, request_prefix, store_bytes
 # Live previews are stored as this many colour cells per side, blurred: no shape, text or skin detail
 # survives until the final picture has passed the safety check.
 PREVIEW_BLUR_CELLS = 6
+# Mockup artwork is composed at this multiple of the mockup's scale, then reduced (Lanczos): thin
+# text and logo edges come out as the print file's do when it is viewed at the mockup's size.
+MOCKUP_SUPERSAMPLE = 2
 
 
 def image_key(req: GenerationRequest, index: int, name: str) -> str:
@@ -58,22 +63,60 @@ def _template(info: ProductInfo) -> tuple[Image.Image, tuple[float, float, float
     return mockups.draw_template(info.product_type, info.category_slug)
 
 
-def render_mockup(image: Image.Image, req: GenerationRequest) -> Image.Image:
+def render_mockup(
+    image: Image.Image,
+    req: GenerationRequest,
+    *,
+    text: TextLayer | None = None,
+    spec: ArtworkSpec | None = None,
+) -> Image.Image:
+    """The mockup of a design of ``req``: its artwork (``spec``, or the request's as the brand is
+    now with ``text``: ``conditioning.artwork_spec_for``) on the product in the request's base
+    colour and material finish."""
     info = request_product_info(req)
+    if spec is None:
+        spec = artwork_spec_for(req, text=text)
+    return mockup_for_spec(
+        image,
+        spec,
+        info,
+        base_color_hex=req.base_color_hex,
+        finish=req.material.finish if req.material else "matte",
+        reflectance=req.material.reflectance if req.material else 0.1,
+    )
+
+
+def mockup_for_spec(
+    image: Image.Image,
+    spec: ArtworkSpec,
+    info: ProductInfo,
+    *,
+    base_color_hex: str,
+    finish: str,
+    reflectance: float,
+) -> Image.Image:
+    """The design composed with ``spec`` (``artwork.compose`` at the scale of the product's print
+    box) and printed on the product's template: the same artwork the print file holds, so a frozen
+    spec (``conditioning.artwork_spec_frozen``) re-renders an ordered line's mockup. It is composed
+    with the print file's bleed (PRINT_BLEED_MM) and trimmed, so the design is cropped exactly as
+    it is in the print file's trim box; the product's print rect (``mockups.print_rect``: the print
+    area's aspect, centred in the template's print box) receives it."""
     template, box = _template(info)
-    finish = req.material.finish if req.material else "matte"
-    reflectance = req.material.reflectance if req.material else 0.1
-    result = mockups.composite(
-        design=image,
+    area = spec.print_area
+    where = mockups.print_rect(mockups.print_box_pixels(box, template.size), area.width_mm / area.height_mm)
+    size = (where[2] - where[0], where[3] - where[1])
+    px_per_mm = MOCKUP_SUPERSAMPLE * size[0] / area.width_mm
+    art = artwork.compose(image, spec, px_per_mm=px_per_mm, bleed_mm=conf.PRINT_BLEED_MM).trimmed()
+    # to the print rect's pixels exactly (the trim's rounding may be a pixel off the area's aspect)
+    art = art.resize(size, Image.Resampling.LANCZOS)
+    return mockups.composite(
+        artwork=art,
         template=template,
         box=box,
-        base_color_hex=req.base_color_hex,
+        base_color_hex=base_color_hex,
         finish=finish,
         reflectance=reflectance,
-        logo=logo_spec(req.brand),
-        print_area=print_area_spec(info),
     )
-    return result[0] if isinstance(result, tuple) else result
 
 
 def _png(image: Image.Image) -> bytes:

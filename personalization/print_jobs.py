@@ -1,26 +1,28 @@
 """The print-file job, worker side: only the ``print_file_render`` task (run by the GPU worker's
 cluster, see ``personalization.queue.enqueue_print_file``) calls it; the web process never does.
 
-It reads the design frozen onto an order line (``services.line_design_create``), renders the print
-file with ``printing.print_file`` (Lanczos, or the diffusers upscaler named by PRINT_UPSCALER,
-which imports torch) and stores it next to the line's other files.
+It reads the design frozen onto an order line (``services.line_design_create``) with its frozen
+composition (``conditioning.artwork_spec_frozen``: logo, text and font as they were ordered),
+renders the print files with ``printing.print_files`` (Lanczos, or the diffusers upscaler named by
+PRINT_UPSCALER, which imports torch) and stores the PNG and the PDF next to the line's other files.
 """
 
 from PIL import Image
 
+from .conditioning import artwork_spec_frozen
 from .conf import conf
 from .models import LineDesign
-from .printing import print_file
-from .specs import PrintAreaSpec
+from .printing import print_files
 from .storage import line_prefix, store_bytes
 
 
 def line_design_render_print_file(*, design_id: int) -> LineDesign:
-    """Render (or re-render) the print-ready file of an ordered design: the print area's physical
-    size at its DPI plus bleed, sRGB, DPI in the file; warnings stored (e.g. low effective DPI).
-    Upscaled with Lanczos, or with the diffusers upscaler named by PRINT_UPSCALER."""
+    """Render (or re-render) the print-ready files of an ordered design: the artwork (design, logo,
+    text) at the print area's physical size at its DPI plus bleed, sRGB, as ``print.png`` (DPI in
+    the file) and ``print.pdf`` (TrimBox and BleedBox set); warnings stored (e.g. low effective DPI).
+    A line ordered before compositions were frozen prints its design alone, cover-fitted."""
     design = LineDesign.objects.get(pk=design_id)
-    area = design.print_area
+    spec = artwork_spec_frozen(design)
     with design.image.open("rb") as fh:
         image = Image.open(fh, formats=["PNG"])  # written by the worker as PNG
         image.load()
@@ -31,19 +33,10 @@ def line_design_render_print_file(*, design_id: int) -> LineDesign:
         upscaler = diffusers_upscaler(
             conf.PRINT_UPSCALER, device=conf.DEVICE, dtype=conf.DTYPE, steps=conf.PRINT_UPSCALER_STEPS
         )
-    result = print_file(
-        design=image.convert("RGB"),
-        print_area=PrintAreaSpec(
-            width_mm=area["width_mm"],
-            height_mm=area["height_mm"],
-            dpi=area["dpi"],
-            safe_margin_mm=area.get("safe_margin_mm", 0),
-            min_dpi=area.get("min_dpi", 150),
-        ),
-        bleed_mm=conf.PRINT_BLEED_MM,
-        upscaler=upscaler,
-    )
-    design.print_file.name = store_bytes(f"{line_prefix(design.order_line_id)}/print.png", result.png_bytes)
+    result = print_files(image.convert("RGB"), spec, bleed_mm=conf.PRINT_BLEED_MM, upscaler=upscaler)
+    prefix = line_prefix(design.order_line_id)
+    design.print_file.name = store_bytes(f"{prefix}/print.png", result.png_bytes)
+    design.print_pdf.name = store_bytes(f"{prefix}/print.pdf", result.pdf_bytes)
     design.print_warnings = list(result.warnings)
-    design.save(update_fields=["print_file", "print_warnings"])
+    design.save(update_fields=["print_file", "print_pdf", "print_warnings"])
     return design

@@ -28,6 +28,10 @@ CLIP_MAX_TOKENS = 75  # 77 positions minus the start and end tokens
 
 BASE_NEGATIVE = ("blurry", "low quality", "watermark", "text artifacts", "jpeg artifacts", "deformed")
 PHOTOGRAPHY_SUFFIX = "product photography with natural lighting"
+# A transparent-background request: generated on a plain background that the artwork composer cuts
+# out (artwork.cutout), so the product's own colour shows around the motif.
+PLAIN_BACKGROUND = "isolated on a plain white background, no scenery"
+PLAIN_BACKGROUND_NEGATIVE = ("busy background", "scenery", "texture")
 PALETTE_ROLE_ORDER = ("primary", "secondary", "accent", "background")
 
 
@@ -144,10 +148,14 @@ def enrichment_phrases(
     style: StyleSpec | None,
     material: MaterialSpec | None,
     brand: BrandSpec | None,
+    transparent_background: bool = False,
 ) -> list[str]:
-    """All enrichment, highest priority first (which is also the order in the prompt)."""
+    """All enrichment, highest priority first (which is also the order in the prompt). With
+    ``transparent_background`` the plain-background phrase comes first (it must survive the token
+    budget: the cut-out depends on it) and the photography suffix, which invites scenery, is left out."""
     placement = placement_for(product.product_type, product.category_slug)
-    phrases = [product_phrase(product, material, placement), placement.phrase]
+    phrases = [PLAIN_BACKGROUND] if transparent_background else []
+    phrases += [product_phrase(product, material, placement), placement.phrase]
     if material is not None:
         phrases.append(FINISH_PHRASES[material.finish])
         phrases.extend(material.prompt_keywords)
@@ -157,7 +165,8 @@ def enrichment_phrases(
     if brand is not None:
         phrases.extend(brand.style_keywords)
         phrases.append(palette_phrase(brand))
-    phrases.append(PHOTOGRAPHY_SUFFIX)
+    if not transparent_background:
+        phrases.append(PHOTOGRAPHY_SUFFIX)
     return _unique(phrases)
 
 
@@ -185,9 +194,15 @@ def _fit(
 
 
 def build_negative_phrases(
-    *, style: StyleSpec | None, material: MaterialSpec | None, brand: BrandSpec | None
+    *,
+    style: StyleSpec | None,
+    material: MaterialSpec | None,
+    brand: BrandSpec | None,
+    transparent_background: bool = False,
 ) -> list[str]:
     phrases = list(BASE_NEGATIVE)
+    if transparent_background:
+        phrases.extend(PLAIN_BACKGROUND_NEGATIVE)
     if material is not None:
         phrases.extend(material.negative_keywords)
     if brand is not None:
@@ -206,13 +221,18 @@ def build_prompts(
     brand: BrandSpec | None,
     token_counter: Callable[[str], int] | None = None,
     max_tokens: int = CLIP_MAX_TOKENS,
+    transparent_background: bool = False,
 ) -> BuiltPrompts:
     """Build the positive and negative prompts for one product and one customer description.
 
     The description leads the prompt, whitespace-normalised and otherwise untouched; enrichment
     follows in priority order and the lowest-priority phrases are dropped whole until the prompt
     fits ``max_tokens`` (counted by ``token_counter``, default ``estimate_tokens``). A description
-    that alone exceeds the budget is kept whole with no enrichment and a warning."""
+    that alone exceeds the budget is kept whole with no enrichment and a warning.
+
+    ``transparent_background``: the design is to be cut out of its background, so the prompt asks
+    for a plain one first of all enrichment (``PLAIN_BACKGROUND``) and the negative prompt adds
+    ``PLAIN_BACKGROUND_NEGATIVE`` right after the base negatives."""
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     counter = token_counter or estimate_tokens
@@ -221,7 +241,13 @@ def build_prompts(
         raise ValueError("description is empty")
     enrichment = [
         p
-        for p in enrichment_phrases(product=product, style=style, material=material, brand=brand)
+        for p in enrichment_phrases(
+            product=product,
+            style=style,
+            material=material,
+            brand=brand,
+            transparent_background=transparent_background,
+        )
         if not _contains_phrase(subject, p)
     ]
     warnings = []
@@ -235,7 +261,9 @@ def build_prompts(
     else:
         prompt, prompt_tokens, dropped = _fit(subject, enrichment, counter, max_tokens)
 
-    negatives = build_negative_phrases(style=style, material=material, brand=brand)
+    negatives = build_negative_phrases(
+        style=style, material=material, brand=brand, transparent_background=transparent_background
+    )
     negative, negative_tokens, negative_dropped = _fit("", negatives, counter, max_tokens)
     return BuiltPrompts(
         prompt=prompt,

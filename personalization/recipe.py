@@ -1,8 +1,10 @@
 """One generation, as one frozen value: the Recipe. No torch, no ORM.
 
 A Recipe holds everything that decides the pixels of a design: the model preset and the weights,
-the prompt and negative prompt, the seeds, steps, guidance scale, size, the img2img strength and
-the reference image (by SHA-256), and the brand's LoRA. It is built and validated ONCE, by
+the prompt and negative prompt, the seeds, steps, guidance scale, width and height (the pixel budget
+``size`` shaped like the product's print area, ``sizing.shaped_size``), the img2img strength, the
+reference image (by SHA-256) and how it is fitted to that shape (cover or contain), and the brand's
+LoRA. It is built and validated ONCE, by
 :func:`build`, against the preset's ranges and capabilities and against every rule the engine
 enforces (``engine/rules.py``), so a request that submit accepts is never failed by the worker for a
 reason that submit could have caught. Everything downstream reads it:
@@ -13,8 +15,8 @@ reason that submit could have caught. Everything downstream reads it:
     orders:   LineDesign.recipe (as_dict) for the print re-render
 
 Field errors come back in the customer's words under the request's field names ("steps",
-"guidance_scale", "size", "seed", "variations", "strength", "reference_image", "product",
-"description").
+"guidance_scale", "size", "seed", "variations", "strength", "reference_image", "reference_fit",
+"product", "description").
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from . import presets
+from .engine import options as engine_options
 from .engine import rules as engine_rules
+from .sizing import REFERENCE_FITS, fit_reference, shaped_size
 
 MAX_SEED = 2**32 - 1
 # The request fields a Recipe reads from a form, a serializer or a service call.
@@ -58,6 +62,7 @@ class Recipe:
     reference_sha256: str = ""
     lora: str = ""  # the storage name of the brand's LoRA weights ("" : none)
     lora_scale: float = 1.0
+    reference_fit: str = "cover"  # img2img only: how the reference is fitted to width x height
 
     # --- what it means ---------------------------------------------------------------------------
 
@@ -87,7 +92,11 @@ class Recipe:
 
     def job(self, *, reference_image=None, lora_path: str | None = None, seeds=None) -> engine_rules.Job:
         """The engine's Job. ``reference_image`` (a PIL image) and ``lora_path`` (a local file) are
-        what the worker resolved from ``reference_sha256`` and ``lora``."""
+        what the worker resolved from ``reference_sha256`` and ``lora``; the reference is fitted to
+        width x height here (``sizing.fit_reference`` with ``reference_fit``), before the engine
+        encodes it."""
+        if reference_image is not None:
+            reference_image = fit_reference(reference_image, (self.width, self.height), self.reference_fit)
         return engine_rules.Job(
             prompt=self.prompt,
             negative_prompt=self.negative_prompt,
@@ -108,6 +117,7 @@ class Recipe:
         extra = {"Preset": self.preset}
         if self.is_img2img:
             extra["Denoising strength"] = self.strength
+            extra["Reference fit"] = self.reference_fit
         if self.lora:
             extra["LoRA scale"] = self.lora_scale
         return {
@@ -138,6 +148,7 @@ class Recipe:
             f"{self.variations}",
             self.reference_sha256,
             f"{self.strength:.4f}" if self.is_img2img else "",
+            self.reference_fit if self.is_img2img else "",
             self.lora,
             f"{self.lora_scale:.4f}" if self.lora else "",
             *context,
@@ -151,6 +162,7 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data: dict) -> Recipe:
+        """The recipe of ``as_dict``; a dict from before a field existed takes its default."""
         names = cls.__dataclass_fields__
         return cls(**{key: value for key, value in data.items() if key in names})
 
@@ -246,9 +258,11 @@ def build(
     steps=None,
     guidance_scale=None,
     size=None,
+    aspect: float = 1.0,
     strength=None,
     reference_png: bytes | None = None,
     reference_sha256: str = "",
+    reference_fit: str = "cover",
     lora: str = "",
     lora_scale: float = 1.0,
     lora_exists: Callable[[str], bool] | None = None,
@@ -256,7 +270,10 @@ def build(
 ) -> Recipe:
     """Parse and validate raw request values (strings, numbers or None for the preset's default)
     against the preset, then against the engine's rules. Raises RecipeInvalid with every field's
-    message. ``lora_exists(name)`` says whether the LoRA file is in storage (default: assume so)."""
+    message. ``size`` is the pixel budget; the design takes the print area's ``aspect`` (width /
+    height, ``sizing.shaped_size``). ``reference_fit`` ("cover" or "contain") is how a reference
+    image is fitted to that shape. ``lora_exists(name)`` says whether the LoRA file is in storage
+    (default: assume so)."""
     preset = preset if isinstance(preset, presets.Preset) else presets.get(preset)
     errors: dict[str, str] = {}
 
@@ -301,6 +318,8 @@ def build(
     img2img = reference_png is not None
     if img2img and not preset.img2img:
         errors["reference_image"] = f"{preset.label} does not take a reference image."
+    if reference_fit not in REFERENCE_FITS:
+        errors["reference_fit"] = "Choose how to fit the reference picture: cover or contain."
     strength = number(
         "strength",
         strength,
@@ -330,6 +349,9 @@ def build(
     if errors:
         raise RecipeInvalid(errors)
 
+    # The budget in the print area's shape; a budget the engine could not make even as a square
+    # (a preset gone wrong) stays as it is, for the engine's size rule below to refuse in its words.
+    width, height = shaped_size(size, aspect) if engine_options.size_ok(size, size) else (size, size)
     recipe = Recipe(
         preset=preset.name,
         model=presets.model_for(preset.name),
@@ -339,12 +361,13 @@ def build(
         variations=variations,
         steps=steps,
         guidance_scale=float(guidance_scale),
-        width=size,
-        height=size,
+        width=width,
+        height=height,
         strength=strength if img2img else None,
         reference_sha256=reference_sha256 if img2img else "",
         lora=lora or "",
         lora_scale=float(lora_scale) if lora else 1.0,
+        reference_fit=reference_fit if img2img else "cover",
     )
     reference_image = None
     if img2img:

@@ -3,7 +3,10 @@ all go through these functions, so every rule (limits, policy, quotas) is writte
 
 import hashlib
 import io
-from dataclasses import replace
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
@@ -16,6 +19,7 @@ from brand_guides.models import Brand
 from brand_guides.selectors import preset_offered_for
 
 from . import limits, policy, presets
+from .artwork import TextLayer
 from .conditioning import brand_spec, material_spec, product_spec, style_spec, token_counter
 from .conf import conf
 from .hosts import host
@@ -144,6 +148,22 @@ def _product_choice(*, product, base_color, material, style, errors: dict):
     return info, color, brand
 
 
+def _print_aspect(info, *, errors: dict) -> float:
+    """The print area's width / height, which the design's shape follows; 1.0 without a product
+    (its error is reported already) or with a print area the host describes without a size."""
+    if info is None:
+        return 1.0
+    area = info.print_area
+    try:
+        aspect = float(area.width_mm) / float(area.height_mm)
+    except (TypeError, ValueError, ZeroDivisionError):
+        aspect = math.nan
+    if not math.isfinite(aspect) or aspect <= 0:
+        errors.setdefault("product", f"{info.name} cannot be personalized: its print area has no size.")
+        return 1.0
+    return aspect
+
+
 def generation_request_create(
     *,
     product,
@@ -152,6 +172,8 @@ def generation_request_create(
     style=None,
     material=None,
     reference_image=None,
+    reference_fit: str = "cover",
+    transparent_background: bool = False,
     strength=None,
     steps=None,
     guidance_scale=None,
@@ -168,6 +190,11 @@ def generation_request_create(
     (the account's; an anonymous visitor's and, with ``client_ip``, that address's).
     A policy violation creates the row with status "rejected" and nothing is queued. An identical
     earlier request (same model, prompts, parameters, seeds, reference) is answered from its images.
+
+    ``size`` is the pixel budget: the design is generated in the shape of the product's print area
+    (``sizing.shaped_size``); a reference image is fitted to that shape by ``reference_fit``
+    ("cover" or "contain"). ``transparent_background`` asks the prompt for a plain background, which
+    the artwork composer cuts out.
     """
     errors: dict[str, str] = {}
     info, color, brand = _product_choice(
@@ -199,9 +226,11 @@ def generation_request_create(
             steps=steps,
             guidance_scale=guidance_scale,
             size=size,
+            aspect=_print_aspect(info, errors=errors),
             strength=strength,
             reference_png=reference[0] if reference is not None else None,
             reference_sha256=reference[1] if reference is not None else "",
+            reference_fit=reference_fit or "cover",
             lora=lora,
             lora_scale=brand.lora_scale if lora else 1.0,
             lora_exists=brand.lora_weights.storage.exists if lora else None,
@@ -222,6 +251,7 @@ def generation_request_create(
         material=material_spec(material),
         brand=brand_spec(brand),
         token_counter=token_counter(),
+        transparent_background=bool(transparent_background),
     )
     recipe = recipe.with_prompts(built.prompt, built.negative_prompt)
     req = GenerationRequest(
@@ -249,6 +279,9 @@ def generation_request_create(
         optimized_prompt=recipe.prompt,
         negative_prompt=recipe.negative_prompt,
         reference_sha256=recipe.reference_sha256,
+        # Without a reference image the fit is unused: the column keeps "cover".
+        reference_fit=recipe.reference_fit,
+        transparent_background=bool(transparent_background),
         progress_total=recipe.steps,
     )
 
@@ -262,9 +295,14 @@ def generation_request_create(
         req.error_code = refusals[0].code
         req.error_message = " ".join(dict.fromkeys(v.message for v in refusals))
         req.finished_at = timezone.now()
-    # What else decides the stored pictures: the mockup's product, colour and material, the brand.
+    # What else decides the stored pictures: the mockup's product, colour and material, the brand,
+    # and a transparent background's cut-out (its prompt differs too, except when no enrichment fits).
     req.cache_key = recipe.cache_key(
-        str(req.product_id), req.base_color_hex.lower(), str(req.material_id), str(req.brand_id)
+        str(req.product_id),
+        req.base_color_hex.lower(),
+        str(req.material_id),
+        str(req.brand_id),
+        *(["transparent_background"] if req.transparent_background else []),
     )
 
     with transaction.atomic():
@@ -382,6 +420,101 @@ def generations_claim_for_user(*, user, session_key: str) -> int:
     return GenerationRequest.objects.filter(customer=None, session_key=session_key).update(customer=user)
 
 
+# --- personalizing a chosen design: the customer's text or monogram ---------------------------
+
+
+@dataclass(frozen=True)
+class DesignPreview:
+    """What the customer sees before adding a variation to the cart: the mockup with their text
+    (PNG bytes), the preflight of that composition and the text layer as validated (None: no text)."""
+
+    mockup_png: bytes
+    preflight: dict
+    text: TextLayer | None
+
+
+def design_text_layer(*, image: GenerationImage, values: Mapping[str, Any]) -> TextLayer | None:
+    """The customer's text for this variation, validated against its brand (fonts, palette, policy)
+    and its product (length): None for no text. Raises ValidationError({key: [message]}) with the
+    keys of ``text_layers.TEXT_FIELDS``."""
+    from .text_layers import text_layer_from
+
+    req = image.request
+    return text_layer_from(values, brand=req.brand, info=request_product_info(req))
+
+
+def text_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The text-layer values of a posted form (``_text_fields.html`` names them ``text``,
+    ``text_kind``, ``text_font``, ...) under the keys of ``text_layers.TEXT_FIELDS``."""
+    from .text_layers import TEXT_FIELDS
+
+    names = {key: key if key == "text" else f"text_{key}" for key in TEXT_FIELDS}
+    return {key: data.get(name) or "" for key, name in names.items()}
+
+
+def text_layer_summary(text_layer: Mapping[str, Any] | None, *, brand=None, palette=None) -> str:
+    """'Monogram “ABC” in Fredoka One, Navy' ("" for no text): the font's family from ``brand``'s
+    typography (else the font's role), the colour's name from ``palette`` (dicts with name and hex,
+    e.g. a frozen ``LineDesign.brand_palette``) or ``brand``'s palette (else its hex)."""
+    if not text_layer or not text_layer.get("text"):
+        return ""
+    role, hex_value = text_layer.get("font", ""), str(text_layer.get("color_hex", "")).lower()
+    family = ""
+    if brand is not None:
+        family = next((t.font_family for t in brand.typography.all() if t.role == role), "")
+    if palette is None and brand is not None:
+        palette = [{"name": c.name, "hex": c.hex} for c in brand.palette.all()]
+    colour = next((c["name"] for c in palette or () if str(c["hex"]).lower() == hex_value), hex_value)
+    kind = "Monogram" if text_layer.get("kind") == "monogram" else "Text"
+    return f"{kind} “{text_layer['text']}” in {family or role.capitalize() or 'the brand font'}, {colour}"
+
+
+def _stored_text_layer(image: GenerationImage, text_layer: Mapping[str, Any] | None) -> TextLayer | None:
+    """A text layer kept since it was checked (a cart line's ``TextLayer.as_dict()``), checked again
+    against the brand's policy, fonts and palette as they are now."""
+    if not text_layer:
+        return None
+    try:
+        stored = TextLayer.from_dict(dict(text_layer))
+    except (TypeError, ValueError):
+        raise ValidationError({"text": ["This text can no longer be printed: add it again."]}) from None
+    if stored is None:
+        return None
+    values = stored.as_dict()
+    values["color"] = values.pop("color_hex")
+    return design_text_layer(image=image, values=values)
+
+
+def _open_design(image: GenerationImage) -> Image.Image:
+    with image.image.open("rb") as fh:
+        design = Image.open(fh, formats=uploads.ALLOWED_FORMATS)  # our own PNG; no other Pillow plugin
+        design.load()
+    return design.convert("RGB")
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _png_rgba(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def design_preview(*, image: GenerationImage, values: Mapping[str, Any]) -> DesignPreview:
+    """The live preview of a variation with the customer's text: the mockup at its normal size and
+    the preflight. Writes nothing. Raises ValidationError for bad text (see ``design_text_layer``)."""
+    from .postprocess import render_mockup
+    from .preflight import image_preflight
+
+    layer = design_text_layer(image=image, values=values)
+    mockup = render_mockup(_open_design(image), image.request, text=layer)
+    return DesignPreview(mockup_png=_png(mockup), preflight=image_preflight(image, text=layer), text=layer)
+
+
 # --- orders -----------------------------------------------------------------------------------
 
 
@@ -397,15 +530,33 @@ def _print_area_dict(info) -> dict:
     return info.print_area.as_dict()
 
 
-def line_design_create(*, order_line, image: GenerationImage):
+def _font_name(data: bytes) -> str:
+    return "font.otf" if data[:4] == b"OTTO" else "font.ttf"  # CFF outlines start with "OTTO"
+
+
+def line_design_create(*, order_line, image: GenerationImage, text_layer: Mapping[str, Any] | None = None):
     """Freeze a chosen variation onto a placed order line: copies of the files and of every
-    parameter needed to re-render it, so later edits of brands or products change nothing."""
+    parameter needed to re-render it, so later edits of brands or products change nothing.
+
+    ``text_layer`` (a cart line's ``TextLayer.as_dict()``) is checked again against the brand as it
+    is now, and frozen with what the artwork is composed of: the composition, the brand logo and the
+    font file as they are now, the preflight the customer saw, and the mockup with the text. A design
+    whose preflight is blocked (too few pixels, and the brand prints nothing below its minimum) or
+    that may no longer be ordered raises ValidationError({"design": message})."""
+    from .conditioning import artwork_spec_for
     from .models import LineDesign
+    from .postprocess import render_mockup
+    from .preflight import image_preflight, preflight_refusal
     from .review import order_refusal
 
     req = image.request
     if refusal := order_refusal(req):  # held for review after it went into a cart, or refused
         raise ValidationError({"design": refusal})
+    layer = _stored_text_layer(image, text_layer)
+    preflight = image_preflight(image, text=layer)
+    if refusal := preflight_refusal(preflight):
+        raise ValidationError({"design": refusal})
+    spec = artwork_spec_for(req, text=layer)
     design = LineDesign(
         order_line=order_line,
         customer=req.customer,
@@ -434,10 +585,20 @@ def line_design_create(*, order_line, image: GenerationImage):
         base_color_hex=req.base_color_hex,
         brand_consistency=image.brand_consistency,
         print_area=_print_area_dict(request_product_info(req)),
+        composition=spec.as_dict(),
+        preflight=preflight,
     )
     _copy_file(image.image, design.image, "design.png")
-    _copy_file(image.mockup, design.mockup, "mockup.png")
+    if layer is None:
+        _copy_file(image.mockup, design.mockup, "mockup.png")
+    else:  # the stored mockup has no text: the customer approved this one
+        mockup = render_mockup(_open_design(image), req, text=layer, spec=spec)
+        design.mockup.save("mockup.png", ContentFile(_png(mockup)), save=False)
     _copy_file(req.reference_image, design.reference_image, "reference.png")
+    if spec.logo is not None and spec.logo.image is not None:
+        design.logo.save("logo.png", ContentFile(_png_rgba(spec.logo.image)), save=False)
+    if spec.font:
+        design.text_font.save(_font_name(spec.font), ContentFile(spec.font), save=False)
     design.full_clean()
     design.save()
     from .queue import enqueue_print_file

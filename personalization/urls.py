@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<uuid:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<uuid:pk>/vary/", views.job_vary, name="job_vary"),
     path("jobs/<uuid:pk>/rate/", views.job_rate, name="job_rate"),
+    path("images/<int:pk>/preview/", views.image_preview, name="image_preview"),
 ]

@@ -5,6 +5,8 @@ Pages and their htmx fragments share templates: a template extends ``personaliza
 ``request.htmx`` asks for just the part it swaps.
 """
 
+import base64
+
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -14,8 +16,8 @@ from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
 from . import limits
 from .forms import PRESET_FIELDS, StudioForm
-from .models import GenerationRequest
-from .review import images_visible
+from .models import GenerationImage, GenerationRequest
+from .review import images_visible, images_visible_q
 from .selectors import (
     attach_product_infos,
     eta_seconds,
@@ -26,11 +28,14 @@ from .selectors import (
 from .services import (
     InvalidTransition,
     QuotaExceeded,
+    design_preview,
     generation_request_cancel,
     generation_request_create,
     generation_request_rate,
+    text_form_values,
 )
 from .templatetags.personalization_tags import wait_words
+from .text_layers import TEXT_FIELDS, text_options
 from .visitors import client_ip, visitor_key
 
 GALLERY_PAGE_SIZE = 24
@@ -77,6 +82,11 @@ def _throttled_response(request, retry_after: int) -> HttpResponse:
 
 
 def _job_context(request, generation: GenerationRequest) -> dict:
+    images = (
+        list(generation.images.all())
+        if generation.status == generation.Status.SUCCEEDED and images_visible(generation)
+        else []
+    )
     return {
         "base_template": _base(request),
         "generation": generation,
@@ -84,9 +94,9 @@ def _job_context(request, generation: GenerationRequest) -> dict:
         "eta": eta_seconds(generation),
         # Held for review (or refused after it): neither images nor preview until staff approve.
         "held": not images_visible(generation),
-        "images": list(generation.images.all())
-        if generation.status == generation.Status.SUCCEEDED and images_visible(generation)
-        else [],
+        "images": images,
+        # What the customer may set on a text layer (_text_fields.html, inside the host's cart form).
+        "text_options": text_options(generation.brand, request_product_info(generation)) if images else None,
     }
 
 
@@ -110,8 +120,10 @@ def _initial_from(generation: GenerationRequest) -> dict:
         "steps": generation.steps,
         "guidance_scale": generation.guidance_scale,
         "seed": generation.seed,
-        "size": generation.width,
+        "size": generation.pixel_budget,
         "variations": generation.variations,
+        "reference_fit": generation.reference_fit,
+        "transparent_background": generation.transparent_background,
     }
 
 
@@ -217,12 +229,14 @@ def job_vary(request, pk):
         "style": source.style,
         "material": source.material,
         "reference_image": source.reference_image or None,
+        "reference_fit": source.reference_fit,
+        "transparent_background": source.transparent_background,
         "strength": source.strength,
         "steps": source.steps,
         "guidance_scale": source.guidance_scale,
         "seed": None,
         "variations": source.variations,
-        "size": source.width,
+        "size": source.pixel_budget,
     }
     try:
         generation = generation_request_create(**kwargs, **_owner(request))
@@ -266,3 +280,40 @@ def gallery(request):
     page = Paginator(_own_generations(request), GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = attach_product_infos(page.object_list)  # the host is asked once per page
     return render(request, "personalization/gallery.html", {"page": page})
+
+
+def _own_image(request, pk) -> GenerationImage:
+    """One variation of one's own succeeded design that one may see (404 otherwise)."""
+    visible = GenerationImage.objects.filter(images_visible_q("request__")).select_related(
+        "request__brand", "request__product", "request__material"
+    )
+    return get_object_or_404(
+        visible,
+        pk=pk,
+        request__in=_own_generations(request),
+        request__status=GenerationRequest.Status.SUCCEEDED,
+    )
+
+
+@require_POST
+def image_preview(request, pk):
+    """The live preview of the customer's text on a variation (hx-post from ``_text_fields.html``
+    while they type): the mockup with the text and its print check; 422 with each message beside
+    its field (swapped out of band; an empty one clears it) when the text cannot be printed."""
+    image = _own_image(request, pk)
+    errors: dict[str, list[str]] = {}
+    preview = None
+    try:
+        preview = design_preview(image=image, values=text_form_values(request.POST))
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"text": exc.messages}
+    context = {
+        "image": image,
+        "preview": preview,
+        "field_errors": [(key, " ".join(errors.get(key, []))) for key in TEXT_FIELDS],
+        "other_errors": [m for key, messages in errors.items() if key not in TEXT_FIELDS for m in messages],
+    }
+    if preview is not None:
+        encoded = base64.b64encode(preview.mockup_png).decode("ascii")
+        context["mockup_src"] = f"data:image/png;base64,{encoded}"
+    return render(request, "personalization/_text_preview.html", context, status=422 if errors else 200)

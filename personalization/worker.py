@@ -20,6 +20,7 @@ from . import lifecycle, postprocess, presets, review, safety
 from .conf import conf
 from .engine.options import check_size
 from .models import GenerationRequest
+from .sizing import shaped_size
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,13 @@ def engine(preset_name: str | None = None):
 
 def warmup_shapes(preset_name: str | None = None) -> list[tuple[int, int, int]]:
     """conf.WARMUP_SHAPES as (width, height, images); with COMPILE on and none given, each size of the
-    preset (None: DEFAULT_PRESET) at 1 image. Given a preset, only the shapes that preset can make
-    (width and height among its sizes)."""
+    preset (None: DEFAULT_PRESET) at 1 image, as a square. Given a preset, only the shapes that
+    preset can make: a size of it shaped to the shape's own aspect (``sizing.shaped_size``), so
+    "1152x512x1" (768 shaped like a mug strip) counts for SD 2.1 768-v.
+
+    Designs take their print area's shape, so products that are not square run other shapes than the
+    default warm-up's squares: a compiled model compiles each of those on its first request. List
+    the catalogue's shapes (the size shown with each design) in WARMUP_SHAPES to warm them too."""
     shapes = []
     for shape in conf.WARMUP_SHAPES:
         try:
@@ -121,8 +127,13 @@ def warmup_shapes(preset_name: str | None = None) -> list[tuple[int, int, int]]:
         shapes = [(size, size, 1) for size in presets.get(preset_name).sizes]
     elif preset_name is not None:
         sizes = presets.get(preset_name).sizes
-        shapes = [shape for shape in shapes if shape[0] in sizes and shape[1] in sizes]
+        shapes = [shape for shape in shapes if _makes(sizes, shape[0], shape[1])]
     return shapes
+
+
+def _makes(sizes, width: int, height: int) -> bool:
+    """Whether a preset with these ``sizes`` generates ``width`` x ``height`` for some print area."""
+    return any(shaped_size(size, width / height) == (width, height) for size in sizes)
 
 
 def check_settings() -> list[str]:

@@ -5,9 +5,13 @@ their brands' products and the orders (and, on an order's page, the lines) that 
 Categories are shared catalogue data: managed by staff with category permissions (not shop owners);
 every owner may file a product under any category."""
 
+import tempfile
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+from django.http import FileResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from personalization.interface import (
@@ -15,6 +19,7 @@ from personalization.interface import (
     BrandScopedAdminMixin,
     ScopedInlineMixin,
     print_area_spec,
+    print_downloads,
     scope_q,
     sees_all_brands,
     swatch,
@@ -22,6 +27,7 @@ from personalization.interface import (
     thumbnail,
 )
 
+from .fulfilment import may_export, orders_for_fulfilment, orders_zip
 from .models import BaseColor, Cart, CartLine, Category, Order, OrderLine, Product
 from .personalization_host import ShopHost
 
@@ -247,6 +253,7 @@ class OrderLineInline(ScopedInlineMixin, admin.TabularInline):
         "unit_price",
         "design_thumbnail",
         "mockup_thumbnail",
+        "print_files",
         "design_seed",
     )
     readonly_fields = fields
@@ -271,6 +278,11 @@ class OrderLineInline(ScopedInlineMixin, admin.TabularInline):
         design = getattr(obj, "design", None)
         return thumbnail(design.mockup, size=96) if design else "-"
 
+    @admin.display(description="Print files")
+    def print_files(self, obj: OrderLine) -> str:
+        design = getattr(obj, "design", None)
+        return print_downloads(design) if design else "-"
+
     @admin.display(description="Seed")
     def design_seed(self, obj: OrderLine):
         design = getattr(obj, "design", None)
@@ -292,6 +304,7 @@ class OrderAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("user",)
     readonly_fields = ("number", "checkout_token", "total", "created_at")
     inlines = [OrderLineInline]
+    actions = ["export_for_print_on_demand"]
     owner_fields = (
         "number",
         "status",
@@ -352,3 +365,29 @@ class OrderAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Total of your lines", ordering="_lines_total")
     def lines_total(self, obj: Order):
         return getattr(obj, "_lines_total", None) or "0.00"
+
+    @admin.action(description="Export for print-on-demand", permissions=["view"])
+    def export_for_print_on_demand(self, request, queryset):
+        """A ZIP of the selected orders: per order its print-on-demand document (order.json) and
+        each personalized line's print PNG, print PDF and mockup (shop.fulfilment)."""
+        orders = list(orders_for_fulfilment(queryset.order_by("number")))
+        if not orders:
+            self.message_user(request, "No orders to export.", messages.WARNING)
+            return None
+        refused = [order.number for order in orders if not may_export(request.user, order)]
+        if refused:
+            self.message_user(
+                request,
+                f"Not exported: {', '.join(refused)} also hold lines of brands you do not manage.",
+                messages.ERROR,
+            )
+            return None
+        archive = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (FileResponse closes it)
+        orders_zip(orders, archive)
+        archive.seek(0)
+        name = (
+            f"{orders[0].number}-print-on-demand.zip"
+            if len(orders) == 1
+            else f"print-on-demand-{timezone.now():%Y%m%d-%H%M%S}.zip"
+        )
+        return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")

@@ -10,6 +10,15 @@ class CartAddForm(forms.Form):
     base_color = forms.CharField(max_length=40)
     design = forms.IntegerField(required=False, min_value=1)
     quantity = forms.IntegerField(required=False, min_value=1, max_value=99)
+    # The customer's text or monogram (personalization/_text_fields.html): only bounded here, the
+    # plugin validates it (interface.validate_text_layer).
+    text = forms.CharField(required=False, max_length=200, strip=False)
+    text_kind = forms.CharField(required=False, max_length=20)
+    text_font = forms.CharField(required=False, max_length=40)
+    text_color = forms.CharField(required=False, max_length=80)
+    text_size = forms.CharField(required=False, max_length=20)
+    text_position = forms.CharField(required=False, max_length=20)
+    text_curve = forms.CharField(required=False, max_length=20)
 
 
 class QuantityForm(forms.Form):

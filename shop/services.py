@@ -6,7 +6,13 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from personalization.interface import designs_for, freeze_design, order_refusal
+from personalization.interface import (
+    designs_for,
+    freeze_design,
+    order_refusal,
+    preflight_refusal_for,
+    validate_text_layer,
+)
 
 from .models import BaseColor, Cart, CartLine, Order, OrderLine, Product
 
@@ -19,8 +25,20 @@ def cart_get_or_create(*, user=None, session_key: str = "") -> Cart:
     return cart or Cart.objects.create(session_key=session_key)
 
 
-def cart_add(*, cart: Cart, product: Product, base_color: str, quantity: int = 1, design=None) -> CartLine:
-    """Add a product; plain lines of the same product and colour merge, personalized lines never do."""
+def cart_add(
+    *,
+    cart: Cart,
+    product: Product,
+    base_color: str,
+    quantity: int = 1,
+    design=None,
+    text_layer: dict | None = None,
+) -> CartLine:
+    """Add a product; plain lines of the same product and colour merge, personalized lines never do.
+
+    ``text_layer`` is the customer's text on the design, as ``interface.validate_text_layer``
+    returned it ({} or None: no text). A design the brand will not print at its resolution (with
+    this text) is refused."""
     if not product.is_published:
         raise ValidationError({"product": "This product is not for sale."})
     color = BaseColor.objects.filter(product=product, name__iexact=(base_color or "").strip()).first()
@@ -34,6 +52,10 @@ def cart_add(*, cart: Cart, product: Product, base_color: str, quantity: int = 1
             raise ValidationError({"design": "That design was not made for this product."})
         if request.base_color_name.casefold() != color.name.casefold():
             raise ValidationError({"base_color": "That design was made for another colour."})
+        if refusal := preflight_refusal_for(design, text_layer or None):  # too few pixels to print
+            raise ValidationError({"design": refusal})
+    elif text_layer:
+        raise ValidationError({"text": "Text can only be added to a personalized design."})
     if not isinstance(quantity, int) or not 1 <= quantity <= 99:
         raise ValidationError({"quantity": "Quantity must be between 1 and 99."})
     with transaction.atomic():
@@ -48,7 +70,14 @@ def cart_add(*, cart: Cart, product: Product, base_color: str, quantity: int = 1
                 line.full_clean()
                 line.save(update_fields=["quantity"])
                 return line
-        line = CartLine(cart=cart, product=product, base_color=color, quantity=quantity, design=design)
+        line = CartLine(
+            cart=cart,
+            product=product,
+            base_color=color,
+            quantity=quantity,
+            design=design,
+            text_layer=dict(text_layer or {}),
+        )
         line.full_clean()
         line.save()
         cart.save(update_fields=["updated_at"])
@@ -81,6 +110,7 @@ def cart_merge_into_user(*, user, session_key: str) -> None:
                 base_color=line.base_color.name,
                 quantity=line.quantity,
                 design=line.design,
+                text_layer=line.text_layer,
             )
         anonymous.delete()
 
@@ -159,7 +189,7 @@ def order_place(
                     unit_price=line.product.price,
                 )
                 if line.design is not None:
-                    freeze_design(order_line=order_line, image=line.design)
+                    _freeze(order_line=order_line, line=line)
             locked.lines.all().delete()
     except IntegrityError:
         # A concurrent submit of the same checkout won the race.
@@ -168,6 +198,24 @@ def order_place(
             raise
         return existing
     return order
+
+
+def _freeze(*, order_line: OrderLine, line: CartLine) -> None:
+    """Freeze the line's design with its text; what no longer passes names the product."""
+    try:
+        freeze_design(order_line=order_line, image=line.design, text_layer=line.text_layer or None)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"design": exc.messages}
+        if "design" in errors:
+            raise
+        # The brand changed its fonts, palette or word lists since the text went into the cart.
+        reason = " ".join(message for messages in errors.values() for message in messages)
+        raise ValidationError(
+            {
+                "text": f"The text on your {line.product.name} can no longer be printed: {reason} "
+                "Remove the line and add the design again with another text."
+            }
+        ) from exc
 
 
 def _order_that_emptied(cart: Cart) -> Order | None:
@@ -182,9 +230,10 @@ def _order_that_emptied(cart: Cart) -> Order | None:
 
 class OrderLinesInvalid(ValidationError):
     """Per-line errors of ``order_place_from_lines``: ``line_errors`` is aligned with the lines
-    given, each a field -> [messages] dict (empty for a good line)."""
+    given, each a field -> [messages] dict (empty for a good line); "text_layer" maps to a dict of
+    the text layer's keys -> [messages]."""
 
-    def __init__(self, line_errors: list[dict[str, list[str]]]):
+    def __init__(self, line_errors: list[dict]):
         self.line_errors = line_errors
         super().__init__({"lines": "One or more lines are invalid."})
 
@@ -210,6 +259,24 @@ def _design_for_line(*, user, generation_id, image_index):
     return image
 
 
+class TextLayerInvalid(ValidationError):
+    """A line's text layer does not pass: field -> [messages] under the text layer's keys."""
+
+
+def _text_layer_for_line(design, values: dict | None) -> dict:
+    """A line spec's text layer, validated by the plugin ({} for none)."""
+    if not values or not (values.get("text") or "").strip():
+        return {}
+    if design is None:
+        raise TextLayerInvalid({"text": "Text can only be added to a personalized design (give generation)."})
+    try:
+        return validate_text_layer(design, values)
+    except ValidationError as exc:
+        raise TextLayerInvalid(
+            exc.message_dict if hasattr(exc, "error_dict") else {"text": exc.messages}
+        ) from exc
+
+
 def order_place_from_lines(
     *,
     lines: list[dict],
@@ -226,12 +293,14 @@ def order_place_from_lines(
     """Place an order from line specs instead of a stored cart (the REST API).
 
     Each line: product (a Product), base_color (name), quantity, and optionally generation (the id of
-    one of the user's succeeded generation requests) with image_index (default 0). The lines go
-    through a transient cart, so the storefront's rules (cart_add, order_place) apply unchanged.
-    Raises OrderLinesInvalid for bad lines and ValidationError for bad shipping details."""
+    one of the user's succeeded generation requests) with image_index (default 0) and text_layer (the
+    customer's text: text, kind, font, color, size, position, curve). The lines go through a
+    transient cart, so the storefront's rules (cart_add, order_place) apply unchanged. Raises
+    OrderLinesInvalid for bad lines (a bad text under "text_layer", by its keys) and
+    ValidationError for bad shipping details."""
     with transaction.atomic():
         cart = Cart.objects.create(session_key=f"transient-{secrets.token_hex(8)}")
-        line_errors: list[dict[str, list[str]]] = []
+        line_errors: list[dict] = []
         for spec in lines:
             try:
                 design = _design_for_line(
@@ -243,8 +312,11 @@ def order_place_from_lines(
                     base_color=spec["base_color"],
                     quantity=spec.get("quantity", 1),
                     design=design,
+                    text_layer=_text_layer_for_line(design, spec.get("text_layer")),
                 )
                 line_errors.append({})
+            except TextLayerInvalid as exc:
+                line_errors.append({"text_layer": exc.message_dict})
             except ValidationError as exc:
                 errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
                 # cart_add calls the chosen variation "design"; a line spec calls it "generation".

@@ -10,7 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from personalization.interface import GenerationImage, designs_for, visitor_key
+from personalization.interface import (
+    GenerationImage,
+    describe_text_layer,
+    designs_for,
+    line_text_layer,
+    text_form_values,
+    validate_text_layer,
+    visitor_key,
+)
 
 from .forms import CartAddForm, CheckoutForm, QuantityForm, SignupForm
 from .models import CartLine, Order, OrderLine, Product
@@ -56,6 +64,9 @@ def product_detail(request, slug):
 def cart_detail(request):
     cart = _cart(request)
     lines = list(_cart_lines(cart))
+    for line in lines:
+        if line.text_layer:  # e.g. 'Monogram “ABC” in Fredoka One, Navy'
+            line.text_summary = describe_text_layer(line.text_layer, brand=line.design.request.brand)
     total = sum((line.line_total for line in lines), 0)
     return render(request, "shop/cart.html", {"cart": cart, "lines": lines, "total": total})
 
@@ -75,17 +86,24 @@ def cart_add_view(request):
         design = get_object_or_404(
             GenerationImage.objects.select_related("request"), pk=data["design"], request__in=owned
         )
+    text_layer = {}
     try:
+        if design is not None:  # the customer's text or monogram, checked by the plugin
+            text_layer = validate_text_layer(design, text_form_values(data))
         cart_add(
             cart=_cart(request),
             product=product,
             base_color=data["base_color"],
             quantity=data.get("quantity") or 1,
             design=design,
+            text_layer=text_layer,
         )
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
-        return redirect(product.get_absolute_url() if design is None else "shop:cart")
+        if design is None:
+            return redirect(product.get_absolute_url())
+        # Back to the design, where the text can be changed (the studio shows the message).
+        return redirect("personalization:job", pk=design.request_id)
     messages.success(request, f"Added {product.name} to your cart.")
     return redirect("shop:cart")
 
@@ -158,6 +176,10 @@ def order_detail(request, number):
         ),
         number=number,
     )
+    for line in order.lines.all():
+        design = getattr(line, "design", None)
+        if design is not None and (text := line_text_layer(design)):
+            line.text_summary = describe_text_layer(text, brand=design.brand, palette=design.brand_palette)
     return render(request, "shop/order.html", {"order": order})
 
 

@@ -26,7 +26,7 @@ def _brand_id(request):
 @extend_schema_view(
     get=extend_schema(
         summary="Get a brand's public guide",
-        description="Name, description, palette and style keywords.",
+        description="Name, description, palette, style keywords and the fonts a text layer may use.",
         tags=["catalogue"],
         responses={200: BrandSerializer, **error_responses(401, 404)},
     )
@@ -34,7 +34,7 @@ def _brand_id(request):
 class BrandDetailView(generics.RetrieveAPIView):
     permission_classes = (AllowAny,)
     serializer_class = BrandSerializer
-    queryset = Brand.objects.prefetch_related("palette")
+    queryset = Brand.objects.prefetch_related("palette", "typography")
     lookup_field = "slug"
 
 

@@ -15,6 +15,7 @@ from personalization import selectors
 from personalization.conf import conf
 from personalization.hosts import host
 from personalization.models import GenerationImage, GenerationRequest
+from personalization.preflight import image_preflight
 from personalization.recipe import MAX_SEED
 from personalization.review import images_visible
 
@@ -91,7 +92,24 @@ class GenerationCreateSerializer(serializers.Serializer):
     size = serializers.IntegerField(
         required=False,
         allow_null=True,
-        help_text=f"Square image size in pixels: one of the preset's `sizes`. {PRESET_RANGE}.",
+        help_text="Pixel budget: one of the preset's `sizes`, the side of a square with as many pixels; "
+        "the design takes the print area's shape (768 on a 200 x 85 mm mug strip: 1152 x 512 px, "
+        f"see the images' `width` and `height`). {PRESET_RANGE}.",
+    )
+    reference_fit = serializers.ChoiceField(
+        choices=["cover", "contain"],
+        required=False,
+        default="cover",
+        error_messages={"invalid_choice": "Choose how to fit the reference picture: cover or contain."},
+        help_text="How the reference image is fitted to the design's shape before encoding: cover "
+        "(fill, centre-cropped; the default) or contain (whole, padded with its border colour). "
+        "Only used with `reference_image`.",
+    )
+    transparent_background = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Generate the motif on a plain background that is cut out, so the product's colour "
+        "shows around it (default false).",
     )
 
     def validate_product(self, value: str):
@@ -124,13 +142,90 @@ class RatingSerializer(serializers.Serializer):
 # --- output --------------------------------------------------------------------------------------
 
 
+class PreflightPrintSizeSerializer(serializers.Serializer):
+    width_mm = serializers.FloatField()
+    height_mm = serializers.FloatField()
+    width_in = serializers.FloatField()
+    height_in = serializers.FloatField()
+    bleed_mm = serializers.FloatField(help_text="Added on every side of the print file, trimmed off.")
+
+
+class PreflightPixelsSerializer(serializers.Serializer):
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class PreflightBelowMinimumSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["upscale", "block"],
+        help_text="The brand's choice: enlarge with the print upscaler, or refuse the order.",
+    )
+    message = serializers.CharField(help_text="What the customer reads.")
+    upscaler = serializers.CharField(help_text='"Lanczos" or the print upscaler model\'s name.')
+
+
+class PreflightProblemSerializer(serializers.Serializer):
+    layer = serializers.ChoiceField(choices=["text", "logo", "design"])
+    message = serializers.CharField()
+
+
+class PreflightSafeAreaSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    problems = PreflightProblemSerializer(many=True)
+
+
+class PreflightCropSerializer(serializers.Serializer):
+    share = serializers.FloatField(help_text="0 to 1: how much of the design a cover fit cuts off.")
+    axis = serializers.ChoiceField(choices=["width", "height"], allow_null=True)
+
+
+class PreflightSerializer(serializers.Serializer):
+    """What the customer sees before ordering (personalization.preflight)."""
+
+    ok = serializers.BooleanField(
+        help_text="Nothing blocks the order and nothing important lies outside the safe area."
+    )
+    blocked = serializers.BooleanField(
+        help_text="Below the product's minimum DPI and the brand blocks such orders: adding it to a "
+        "cart answers an error."
+    )
+    print_size = PreflightPrintSizeSerializer(help_text="The print area (trim).")
+    design_px = PreflightPixelsSerializer()
+    print_px = PreflightPixelsSerializer(help_text="The print file: print area plus bleed at target_dpi.")
+    effective_dpi = serializers.FloatField(
+        help_text="The design's pixels per inch at print size (print area plus bleed, the axis the fit "
+        "keeps), to 1 decimal (rounded down below the minimum, so it never reads as reaching it)."
+    )
+    target_dpi = serializers.IntegerField()
+    min_dpi = serializers.IntegerField()
+    meets_minimum = serializers.BooleanField()
+    below_minimum = PreflightBelowMinimumSerializer(allow_null=True, help_text="null when it meets it.")
+    safe_area = PreflightSafeAreaSerializer()
+    crop = PreflightCropSerializer()
+    messages = serializers.ListField(
+        child=serializers.CharField(), help_text="Sentences for the customer, most important first."
+    )
+
+
 class GenerationImageSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     mockup_url = serializers.SerializerMethodField()
+    preflight = serializers.SerializerMethodField()
 
     class Meta:
         model = GenerationImage
-        fields = ["index", "seed", "url", "mockup_url", "brand_consistency"]
+        fields = ["index", "seed", "url", "mockup_url", "brand_consistency", "preflight"]
+        fields += ["width", "height"]  # the design's pixels: the print area's shape (size's budget)
+        extra_kwargs = {
+            "width": {"help_text": "The design's width in pixels (the print area's shape)."},
+            "height": {"help_text": "The design's height in pixels."},
+        }
+
+    @extend_schema_field(PreflightSerializer)
+    def get_preflight(self, obj: GenerationImage) -> dict:
+        """Effective DPI at print size against the product's minimum, what happens below it, the
+        safe area and the crop: the same preflight the storefront shows."""
+        return image_preflight(obj)
 
     def get_url(self, obj: GenerationImage) -> str | None:
         return absolute_url(self.context.get("request"), obj.image)
@@ -159,7 +254,11 @@ class GenerationSerializer(serializers.ModelSerializer):
     material = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     base_color = serializers.CharField(source="base_color_name", read_only=True)
     base_color_hex = serializers.CharField(read_only=True)
-    size = serializers.IntegerField(source="width", read_only=True)
+    size = serializers.IntegerField(
+        source="pixel_budget",
+        read_only=True,
+        help_text="The pixel budget asked for (one of the preset's sizes); width x height is its shape.",
+    )
     preset = serializers.CharField(
         read_only=True,
         help_text="The model preset it was made with (GET /api/v1/presets/), e.g. sd21 or sd-turbo.",
@@ -203,6 +302,10 @@ class GenerationSerializer(serializers.ModelSerializer):
             "variations",
             "strength",
             "size",
+            "width",
+            "height",
+            "reference_fit",
+            "transparent_background",
             "preset",
             "images",
             "preview_url",

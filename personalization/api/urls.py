@@ -3,7 +3,7 @@ project's, ``apikit.views.AuthTokenView``)."""
 
 from django.urls import path
 
-from .views import GenerationViewSet, PresetListView
+from .views import DesignPreviewView, GenerationViewSet, PresetListView, TextOptionsView
 
 app_name = "api"
 
@@ -23,4 +23,10 @@ urlpatterns = [
         GenerationViewSet.as_view({"post": "rating"}),
         name="generation-rating",
     ),
+    path(
+        "generations/<uuid:pk>/images/<int:index>/preview/",
+        DesignPreviewView.as_view(),
+        name="generation-image-preview",
+    ),
+    path("generations/<uuid:pk>/text-options/", TextOptionsView.as_view(), name="generation-text-options"),
 ]

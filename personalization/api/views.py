@@ -1,9 +1,14 @@
 """The generation API: thin views that parse input, call one service and render the answer."""
 
+import base64
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -23,13 +28,16 @@ from apikit.parsers import JSONParser
 from apikit.schema import IDEMPOTENCY_PARAMETER, RETRY_AFTER
 from personalization import presets, selectors
 from personalization.models import GenerationRequest
+from personalization.review import images_visible
 from personalization.services import (
     InvalidTransition,
     QuotaExceeded,
+    design_preview,
     generation_request_cancel,
     generation_request_create,
     generation_request_rate,
 )
+from personalization.text_layers import text_options
 from personalization.visitors import client_ip
 
 from .errors import PolicyRejectionSerializer
@@ -38,6 +46,12 @@ from .serializers import (
     GenerationSerializer,
     PresetSerializer,
     RatingSerializer,
+)
+from .text import (
+    DesignPreviewErrorSerializer,
+    DesignPreviewRequestSerializer,
+    DesignPreviewSerializer,
+    TextOptionsSerializer,
 )
 from .throttles import GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
 
@@ -58,6 +72,8 @@ GenerationCreateErrorSerializer = field_errors_serializer(
         "style",
         "material",
         "reference_image",
+        "reference_fit",
+        "transparent_background",
         "steps",
         "guidance_scale",
         "seed",
@@ -225,3 +241,65 @@ class PresetListView(APIView):
     )
     def get(self, request):
         return Response(PresetSerializer([presets.get(name) for name in presets.names()], many=True).data)
+
+
+def _own_visible_image(request, pk, index: int):
+    """A variation of one of the caller's succeeded designs that they may see (404 otherwise)."""
+    generation = get_object_or_404(selectors.generations_for(user=request.user), pk=pk)
+    if generation.status != GenerationRequest.Status.SUCCEEDED or not images_visible(generation):
+        raise Http404
+    return get_object_or_404(generation.images.select_related("request__brand"), index=index)
+
+
+class DesignPreviewView(APIView):
+    """The mockup and print check of one of the caller's variations with a text or monogram."""
+
+    parser_classes = (JSONParser,)
+
+    @extend_schema(
+        operation_id="generations_images_preview",
+        summary="Preview a text or monogram on a variation",
+        description="Validates the text layer against the brand (fonts, palette, content rules) and the "
+        "product (length), and answers the mockup with the text and its preflight. Writes nothing. "
+        "Without `text_layer` (or with a blank text): the variation without text. Give the same "
+        "`text_layer` on the order line (POST orders/) to order it.",
+        tags=["generations"],
+        request=DesignPreviewRequestSerializer,
+        responses={
+            200: DesignPreviewSerializer,
+            400: DesignPreviewErrorSerializer,
+            **error_responses(401, 404),
+        },
+    )
+    def post(self, request, pk, index):
+        image = _own_visible_image(request, pk, index)
+        serializer = DesignPreviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            preview = design_preview(image=image, values=serializer.validated_data.get("text_layer") or {})
+        except DjangoValidationError as exc:
+            raise ValidationError({"text_layer": validation_error(exc).detail}) from exc
+        return Response(
+            {
+                "text_layer": None if preview.text is None else preview.text.as_dict(),
+                "preflight": preview.preflight,
+                "mockup": "data:image/png;base64," + base64.b64encode(preview.mockup_png).decode("ascii"),
+            }
+        )
+
+
+class TextOptionsView(APIView):
+    """What a text layer on this design may use: the brand's fonts and colours, the choices."""
+
+    @extend_schema(
+        operation_id="generations_text_options",
+        summary="Text and monogram options of a design",
+        description="The fonts (keys for `text_layer.font`) and palette colours of the design's brand, "
+        "the kinds, sizes, positions and curves, and the product's maximum text length.",
+        tags=["generations"],
+        responses={200: TextOptionsSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, pk):
+        generation = get_object_or_404(selectors.generations_for(user=request.user), pk=pk)
+        options = text_options(generation.brand, selectors.request_product_info(generation))
+        return Response(TextOptionsSerializer(options).data)

@@ -272,6 +272,9 @@ class Engine:
             if first.reference_image is None:
                 latents = pipe(height=first.height, width=first.width, **common).images
             else:
+                # Recipe.job fitted the reference to width x height already (cover or contain,
+                # sizing.fit_reference): this resize is a no-op then (Pillow returns a copy), a safety
+                # net for a Job built by hand.
                 reference = first.reference_image.convert("RGB").resize(
                     (first.width, first.height), Image.Resampling.LANCZOS
                 )

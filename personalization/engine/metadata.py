@@ -28,6 +28,7 @@ FIELDS = {
     "Preset": ("preset", str),
     "Denoising strength": ("strength", float),
     "LoRA scale": ("lora_scale", float),
+    "Reference fit": ("reference_fit", str),  # img2img: cover or contain
 }
 
 
@@ -163,7 +164,8 @@ def read_parameters(data: bytes) -> dict:
     """Parse the A1111 "parameters" chunk of a PNG into a dict.
 
     Keys: prompt, negative_prompt, steps, sampler, guidance_scale, seed, width, height, model, scheduler,
-    preset, strength (img2img), lora_scale (with a LoRA), plus any other label as written. Returns {}
+    preset, strength and reference_fit (img2img), lora_scale (with a LoRA), plus any other label as
+    written. Returns {}
     when the PNG has no "parameters" chunk.
     """
     with Image.open(io.BytesIO(data)) as image:

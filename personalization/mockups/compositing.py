@@ -1,20 +1,20 @@
-"""Mockup compositing: the design printed on a product template drawn by ``mockups.outlines``.
+"""Mockup compositing: the artwork printed on a product template drawn by ``mockups.outlines``.
 
-``composite`` tints the template with the base colour, prints the design into the print box like
-ink, renders the finish and places the brand logo under its constraints (``logo_rect``). The
-template's dashed print-area guide is removed first.
+``composite`` tints the template with the base colour, prints the artwork (``artwork.compose``:
+design, logo, text, composed once for the mockup and the print file alike) into the print box like
+ink and renders the finish. The template's dashed print-area guide is removed first.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 
 import numpy as np
 from coloraide import Color
-from PIL import Image, ImageChops, ImageOps
+from PIL import Image, ImageChops
 
+from personalization.artwork import ArtworkSpec, Rect, compose, logo_rect
 from personalization.specs import FINISHES, LogoSpec, PrintAreaSpec, normalize_hex
 
 from .outlines import Box, print_box_pixels
@@ -28,58 +28,20 @@ TRANSPARENT_BODY_OPACITY = 0.45
 FINISH_HIGHLIGHT = {"matte": (0.0, 0.0), "satin": (0.28, 0.16), "gloss": (0.6, 0.07), "metallic": (0.4, 0.1)}
 FINISH_HIGHLIGHT["transparent"] = (0.35, 0.06)
 
-__all__ = ["BACKDROP_RGB", "FINISH_HIGHLIGHT", "composite", "logo_rect", "print_box_pixels"]
+__all__ = ["BACKDROP_RGB", "FINISH_HIGHLIGHT", "composite", "logo_rect", "print_box_pixels", "print_rect"]
 
 
-def logo_rect(
-    *,
-    print_box_px: tuple[int, int, int, int],
-    logo_size: tuple[int, int],
-    logo: LogoSpec,
-    print_area: PrintAreaSpec | None,
-) -> tuple[int, int, int, int]:
-    """Where the logo goes inside the print box: ``(left, top, right, bottom)`` pixels.
-
-    The print box maps the print area, so millimetres convert at ``box width px / width_mm``
-    (``box height px / height_mm`` vertically). The logo keeps its aspect ratio, is at most
-    ``max_share`` of the box width, and stays ``max(clear_space_mm, safe_margin_mm)`` away from
-    the box edges at its anchor."""
-    left, top, right, bottom = print_box_px
-    box_w, box_h = right - left, bottom - top
-    if print_area is None:
-        if logo.clear_space_mm:
-            raise ValueError("a logo with clear space needs the print area to convert millimetres")
-        inset_x = inset_y = 0.0
-    else:
-        inset_mm = max(logo.clear_space_mm, print_area.safe_margin_mm)
-        inset_x = inset_mm * box_w / print_area.width_mm
-        inset_y = inset_mm * box_h / print_area.height_mm
-    room_w, room_h = box_w - 2 * inset_x, box_h - 2 * inset_y
-    if room_w < 1 or room_h < 1:
-        raise ValueError("the logo's clear space leaves no room inside the print area")
-    aspect = logo_size[1] / logo_size[0]
-    width = min(logo.max_share * box_w, room_w, room_h / aspect)
-    width_px = max(1, math.floor(width))
-    height_px = max(1, math.floor(width_px * aspect))
-    horizontal, vertical = _anchor_parts(logo.anchor)
-    x = {
-        "left": math.ceil(left + inset_x),
-        "center": left + (box_w - width_px) // 2,
-        "right": math.floor(right - inset_x) - width_px,
-    }[horizontal]
-    y = {
-        "top": math.ceil(top + inset_y),
-        "center": top + (box_h - height_px) // 2,
-        "bottom": math.floor(bottom - inset_y) - height_px,
-    }[vertical]
-    return x, y, x + width_px, y + height_px
-
-
-def _anchor_parts(anchor: str) -> tuple[str, str]:
-    if anchor == "center":
-        return "center", "center"
-    vertical, horizontal = anchor.split("-")
-    return horizontal, vertical
+def print_rect(box_px: Rect, aspect: float) -> Rect:
+    """The largest rectangle of ``aspect`` (width / height) centred in ``box_px``: where the
+    artwork is printed in the product's print box, scaled uniformly (contain fit)."""
+    if aspect <= 0:
+        raise ValueError("aspect must be positive")
+    left, top, right, bottom = box_px
+    box_w, box_h = max(1, right - left), max(1, bottom - top)
+    width = min(box_w, max(1, round(box_h * aspect)))
+    height = min(box_h, max(1, round(width / aspect)))
+    x, y = left + (box_w - width) // 2, top + (box_h - height) // 2
+    return x, y, x + width, y + height
 
 
 def _strip_guide(template: Image.Image) -> tuple[Image.Image, Image.Image]:
@@ -114,18 +76,6 @@ def _strip_guide(template: Image.Image) -> tuple[Image.Image, Image.Image]:
     region[guide] = fill[guide]
     grey.paste(Image.fromarray(region, "L"), crop[:2])
     return grey, alpha
-
-
-def _fit_design(design: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
-    design = design.convert("RGBA")
-    if fit == "cover":
-        return ImageOps.fit(design, size, Image.Resampling.LANCZOS)
-    if fit == "contain":
-        inner = ImageOps.contain(design, size, Image.Resampling.LANCZOS)
-        canvas = Image.new("RGBA", size, (0, 0, 0, 0))
-        canvas.paste(inner, ((size[0] - inner.width) // 2, (size[1] - inner.height) // 2))
-        return canvas
-    raise ValueError("fit must be 'cover' or 'contain'")
 
 
 def _layer(image: Image.Image, rect: tuple[int, int, int, int], size: tuple[int, int]):
@@ -177,56 +127,54 @@ def _finish(colour: Image.Image, body: Image.Image, finish: str, reflectance: fl
 
 def composite(
     *,
-    design: Image.Image,
     template: Image.Image,
     box: Box,
     base_color_hex: str,
     finish: str,
     reflectance: float,
+    artwork: Image.Image | None = None,
+    design: Image.Image | None = None,
     logo: LogoSpec | None = None,
     print_area: PrintAreaSpec | None = None,
     fit: str = "cover",
 ) -> Image.Image:
-    """The design printed on the product: an RGB mockup the size of ``template``.
+    """The artwork printed on the product: an RGB mockup the size of ``template``.
 
-    The template's grey shading is multiplied by the base colour; the design fills the print box
-    (``fit`` "cover" crops, "contain" letterboxes; aspect kept) and is blended like ink: multiply on
-    light bases (CIELAB L* > 55), normal on dark ones, following the shading; the logo is placed by
-    ``logo_rect`` (left out, with a logged warning, when its clear space cannot fit the print
-    area); then the finish is rendered and the product is set on a light backdrop.
-    All blending is Pillow's C code (ImageChops), so an 800 px mockup takes a few tens of ms."""
+    ``artwork`` is the trimmed artwork (``artwork.compose(...).trimmed()``, RGBA); it is printed
+    into the largest rectangle of its aspect centred in the print box (``print_rect``: one uniform
+    scale, so the mockup's print rect is the print file's trim box, scaled). The older form gives
+    ``design`` (with ``logo``, ``print_area``, ``fit``) instead, and the artwork is composed here.
+
+    The template's grey shading is multiplied by the base colour; the artwork is blended like ink:
+    multiply on light bases (CIELAB L* > 55), normal on dark ones, following the shading; where it
+    is transparent the product's colour shows. Then the finish is rendered and the product is set on
+    a light backdrop. All blending is Pillow's C code (ImageChops): an 800 px mockup takes tens of ms."""
     if finish not in FINISHES:
         raise ValueError(f"finish must be one of {FINISHES}")
     if not 0 <= reflectance <= 1:
         raise ValueError("reflectance must be within 0..1")
+    if (artwork is None) == (design is None):
+        raise ValueError("give either artwork or design")
     base_hex = normalize_hex(base_color_hex)
     size = template.size
+    rect = print_box_pixels(box, size)
+    if artwork is None:
+        artwork = _legacy_artwork(design, rect, logo=logo, print_area=print_area, fit=fit)
+
     shade, body = _strip_guide(template)
     shade_rgb = shade.convert("RGB")
     colour = ImageChops.multiply(shade_rgb, Image.new("RGB", size, base_hex))  # tint
     # ink follows the fabric's folds; the flat centre of the shading (~0.93) leaves it unchanged
     ink_shade = shade.point(lambda v: min(255, round(v / 0.93))).convert("RGB")
 
-    rect = print_box_pixels(box, size)
-    box_size = (max(1, rect[2] - rect[0]), max(1, rect[3] - rect[1]))
-    design_rgb, design_a = _layer(_fit_design(design, box_size, fit), rect, size)
-    ink = ImageChops.multiply(colour if _is_light(base_hex) else ink_shade, design_rgb)
-    ink_a = ImageChops.multiply(design_a, body)
+    where = print_rect(rect, artwork.width / artwork.height)
+    placed = artwork.convert("RGBA")
+    if placed.size != (where[2] - where[0], where[3] - where[1]):
+        placed = placed.resize((where[2] - where[0], where[3] - where[1]), Image.Resampling.LANCZOS)
+    art_rgb, art_a = _layer(placed, where, size)
+    ink = ImageChops.multiply(colour if _is_light(base_hex) else ink_shade, art_rgb)
+    ink_a = ImageChops.multiply(art_a, body)
     colour = Image.composite(ink, colour, ink_a)
-
-    where = None
-    if logo is not None and logo.image is not None:
-        logo_image = logo.image.convert("RGBA")
-        try:
-            where = logo_rect(print_box_px=rect, logo_size=logo_image.size, logo=logo, print_area=print_area)
-        except ValueError as exc:  # a preview must not fail on a brand guide that cannot fit here
-            logger.warning("mockup drawn without the logo: %s", exc)
-    if where is not None:
-        scaled = logo_image.resize((where[2] - where[0], where[3] - where[1]), Image.Resampling.LANCZOS)
-        logo_rgb, logo_a = _layer(scaled, where, size)
-        logo_a = ImageChops.multiply(logo_a, body)
-        colour = Image.composite(ImageChops.multiply(logo_rgb, ink_shade), colour, logo_a)
-        ink_a = ImageChops.lighter(ink_a, logo_a)
 
     colour = _finish(colour, body, finish, reflectance)
     alpha = body
@@ -234,3 +182,20 @@ def composite(
         body_a = body.point(lambda v: round(v * TRANSPARENT_BODY_OPACITY))
         alpha = ImageChops.add(body_a, ImageChops.multiply(ImageChops.subtract(body, body_a), ink_a))
     return Image.composite(colour, Image.new("RGB", size, BACKDROP_RGB), alpha)
+
+
+def _legacy_artwork(
+    design: Image.Image, rect: Rect, *, logo: LogoSpec | None, print_area: PrintAreaSpec | None, fit: str
+) -> Image.Image:
+    """The trimmed artwork of the older keyword form, composed at the print rect's scale. Without
+    a print area the print box's pixels stand for millimetres (a logo needing clear space is then
+    left out, as its millimetres cannot be converted)."""
+    if print_area is None:
+        if logo is not None and logo.clear_space_mm:
+            logger.warning("mockup drawn without the logo: its clear space needs the print area")
+            logo = None
+        box_w, box_h = max(1, rect[2] - rect[0]), max(1, rect[3] - rect[1])
+        print_area = PrintAreaSpec(width_mm=box_w, height_mm=box_h, dpi=300)
+    where = print_rect(rect, print_area.width_mm / print_area.height_mm)
+    spec = ArtworkSpec(print_area=print_area, fit=fit, logo=logo)
+    return compose(design, spec, px_per_mm=(where[2] - where[0]) / print_area.width_mm).trimmed()

@@ -1,5 +1,7 @@
 """Small display helpers for the studio templates."""
 
+import math
+
 from django import template
 
 from personalization import presets
@@ -72,3 +74,45 @@ def preset_label(name) -> str:
         return presets.get(str(name)).label
     except presets.UnknownPreset:
         return str(name)
+
+
+@register.filter
+def image_preflight(image) -> dict:
+    """The preflight of a variation (``preflight.image_preflight``), for ``_preflight.html``:
+    ``{% with preflight=image|image_preflight %}{% include ... %}{% endwith %}``."""
+    from ..preflight import image_preflight as preflight
+
+    return preflight(image)
+
+
+@register.filter
+def preflight_state(preflight) -> str:
+    """The state a preflight dict is shown in: "blocked" (red: cannot be ordered), "warning" (amber:
+    below the minimum but upscaled, something outside the safe area, a large crop) or "ok" (green)."""
+    if not preflight:
+        return ""
+    if preflight.get("blocked"):
+        return "blocked"
+    if not preflight.get("ok") or not preflight.get("meets_minimum") or preflight.get("messages"):
+        return "warning"
+    return "ok"
+
+
+@register.filter
+def shown_dpi(preflight) -> int | str:
+    """A preflight's effective DPI as a whole number: rounded, or rounded down when it is below the
+    minimum (149.9 reads 149, never "150 dpi, minimum 150")."""
+    try:
+        dpi = float(preflight["effective_dpi"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return round(dpi) if preflight.get("meets_minimum") else math.floor(dpi)
+
+
+@register.filter
+def inches(mm) -> str:
+    """Millimetres in inches, one decimal: 85 -> "3.3"."""
+    try:
+        return f"{float(mm) / 25.4:.1f}"
+    except (TypeError, ValueError):
+        return ""

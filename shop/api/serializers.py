@@ -7,7 +7,15 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from apikit.serializers import StrictCharField, absolute_url
-from personalization.interface import LineDesign, MaterialSerializer, preset_for_product
+from personalization.interface import (
+    LineDesign,
+    MaterialSerializer,
+    TextLayerOutputSerializer,
+    TextLayerSerializer,
+    can_manage_brand,
+    line_text_layer,
+    preset_for_product,
+)
 from shop.models import BaseColor, Order, OrderLine, Product
 
 # --- catalogue -----------------------------------------------------------------------------------
@@ -93,6 +101,12 @@ class OrderLineInputSerializer(serializers.Serializer):
         max_value=99,
         help_text="Which variation of the generation (default 0).",
     )
+    text_layer = TextLayerSerializer(
+        required=False,
+        allow_null=True,
+        help_text="The customer's text or monogram on the design (needs generation); preview it with "
+        "POST generations/{id}/images/{index}/preview/. Errors: lines.<index>.text_layer.<key>.",
+    )
 
     def validate_product(self, value: str) -> Product:
         product = Product.objects.filter(slug=value).first()
@@ -118,14 +132,31 @@ class OrderCreateSerializer(serializers.Serializer):
 class LineDesignSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
     mockup_url = serializers.SerializerMethodField()
+    print_file_url = serializers.SerializerMethodField(
+        help_text="The print PNG (trim + bleed, at the product's DPI): for staff who manage the brand; "
+        "null for customers and while it is being rendered."
+    )
+    print_pdf_url = serializers.SerializerMethodField(
+        help_text="The print PDF (TrimBox and BleedBox set): for staff who manage the brand; null for "
+        "customers and while it is being rendered."
+    )
     model = serializers.CharField(source="model_name")
     scheduler = serializers.CharField(source="scheduler_name")
+    text_layer = serializers.SerializerMethodField(
+        help_text="The text or monogram printed with it, as frozen."
+    )
+    preflight = serializers.JSONField(
+        read_only=True,
+        help_text="The print check the customer saw when ordering ({} for lines ordered before it existed).",
+    )
 
     class Meta:
         model = LineDesign
         fields = [
             "image_url",
             "mockup_url",
+            "print_file_url",
+            "print_pdf_url",
             "description",
             "optimized_prompt",
             "negative_prompt",
@@ -139,6 +170,8 @@ class LineDesignSerializer(serializers.ModelSerializer):
             "height",
             "strength",
             "brand_consistency",
+            "text_layer",
+            "preflight",
         ]
 
     def get_image_url(self, obj: LineDesign) -> str | None:
@@ -146,6 +179,26 @@ class LineDesignSerializer(serializers.ModelSerializer):
 
     def get_mockup_url(self, obj: LineDesign) -> str | None:
         return absolute_url(self.context.get("request"), obj.mockup)
+
+    @extend_schema_field(TextLayerOutputSerializer(allow_null=True))
+    def get_text_layer(self, obj: LineDesign) -> dict | None:
+        return line_text_layer(obj)
+
+    def _staff_reads(self, obj: LineDesign) -> bool:
+        """Whether the reader manages the design's brand (asked once per brand and response)."""
+        request = self.context.get("request")
+        if request is None:
+            return False
+        cache = self.context.setdefault("_manages_brand", {})
+        if obj.brand_id not in cache:
+            cache[obj.brand_id] = can_manage_brand(request.user, obj.brand_id)
+        return cache[obj.brand_id]
+
+    def get_print_file_url(self, obj: LineDesign) -> str | None:
+        return absolute_url(self.context.get("request"), obj.print_file) if self._staff_reads(obj) else None
+
+    def get_print_pdf_url(self, obj: LineDesign) -> str | None:
+        return absolute_url(self.context.get("request"), obj.print_pdf) if self._staff_reads(obj) else None
 
 
 class OrderLineSerializer(serializers.ModelSerializer):

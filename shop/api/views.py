@@ -8,14 +8,19 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from apikit.errors import error_responses, field_errors_serializer, validation_error
 from apikit.idempotency import IdempotentCreateMixin, idempotent
 from apikit.parsers import JSONParser
 from apikit.schema import IDEMPOTENCY_PARAMETER, RETRY_AFTER
+from apikit.serializers import absolute_url
+from personalization.interface import sees_all_brands
+from shop.fulfilment import may_export, order_fulfilment, orders_for_fulfilment
 from shop.models import Order, OrderLine, Product
 from shop.services import OrderLinesInvalid, order_place_from_lines
 
@@ -35,9 +40,10 @@ OrderCreateErrorSerializer = field_errors_serializer(
         "Idempotency-Key",
     ],
     lines=serializers.DictField(
-        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        child=serializers.DictField(child=serializers.JSONField()),
         required=False,
-        help_text="Keyed by the index of each bad line (from 0): that line's fields and their messages. "
+        help_text="Keyed by the index of each bad line (from 0): that line's fields and their messages "
+        '(a list each; `text_layer` maps its own keys to lists: {"text_layer": {"text": ["..."]}}). '
         'Errors about the lines as a whole come as {"non_field_errors": [...]}.',
     ),
 )
@@ -83,6 +89,13 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return products
 
 
+def _order_match(lookup: str) -> Q:
+    """An order by number (e.g. PZ1A2B3C4D) or id."""
+    if lookup.isdigit() and len(lookup) < 19:
+        return Q(number=lookup) | Q(pk=int(lookup))
+    return Q(number=lookup)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List my orders",
@@ -102,7 +115,8 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     create=extend_schema(
         summary="Place an order",
         description="Lines of products in a base colour, each optionally carrying a variation of one of "
-        "the caller's succeeded designs (generation + image_index), and the shipping details. "
+        "the caller's succeeded designs (generation + image_index) with an optional text or monogram "
+        "(text_layer), and the shipping details. "
         "201 with the order, status `awaiting_payment`, each personalized line with its frozen design.",
         tags=["orders"],
         request=OrderCreateSerializer,
@@ -133,13 +147,7 @@ class OrderViewSet(
         )
 
     def get_object(self):
-        lookup = self.kwargs[self.lookup_url_kwarg]
-        match = (
-            Q(number=lookup) | Q(pk=int(lookup))
-            if lookup.isdigit() and len(lookup) < 19
-            else Q(number=lookup)
-        )
-        return get_object_or_404(self.get_queryset(), match)
+        return get_object_or_404(self.get_queryset(), _order_match(self.kwargs[self.lookup_url_kwarg]))
 
     def create(self, request, *args, **kwargs):
         return idempotent(request, scope=self.idempotency_scope, handler=lambda: self._create(request))
@@ -158,3 +166,34 @@ class OrderViewSet(
         order = self.get_queryset().get(pk=order.pk)
         data = OrderSerializer(order, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+
+
+NOT_STAFF = "Only staff who manage the brands of this order may export it."
+
+
+class OrderFulfilmentView(APIView):
+    """GET /api/v1/orders/<lookup>/fulfilment/: the order as a print-on-demand document."""
+
+    @extend_schema(
+        summary="Export an order for print-on-demand (staff)",
+        description="The order as the JSON document print-on-demand APIs take (docs/FULFILMENT.md): "
+        "shipping, each personalized line with an idempotent `external_id`, its variant, quantity, "
+        "placements (file and text layers, positions in inches) and the absolute URLs of its print "
+        "PNG, print PDF and mockup (null while the print file is being rendered: the line's status is "
+        "`print_file_pending`). The same order exported twice gives the same document. Superusers may "
+        "export any order; brand owners the orders whose lines are all of their brands; customers none.",
+        tags=["orders"],
+        parameters=[
+            OpenApiParameter("lookup", OpenApiTypes.STR, OpenApiParameter.PATH, description="Number or id.")
+        ],
+        responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)},
+    )
+    def get(self, request, lookup: str) -> Response:
+        user = request.user
+        if not (user.is_staff or sees_all_brands(user)):
+            raise PermissionDenied(NOT_STAFF)
+        order = get_object_or_404(orders_for_fulfilment(Order.objects.all()), _order_match(lookup))
+        if not may_export(user, order):
+            raise PermissionDenied(NOT_STAFF)
+        document = order_fulfilment(order, url_for=lambda field: absolute_url(request, field))
+        return Response(document)

@@ -212,14 +212,16 @@ def test_the_same_values_are_fine_for_an_sd21_product(me, sd21_product):
     response = post(me, sd21_product, steps="8", guidance_scale="7.5", size="768")
     assert response.status_code == 201, response.content.decode()[:2000]
     g = GenerationRequest.objects.get()
-    assert (g.preset, g.steps, g.guidance_scale, g.width) == ("sd21", 8, 7.5, 768)
+    # 768 px' worth in the shape of the T-shirt's 250 x 300 mm print area.
+    assert (g.preset, g.steps, g.guidance_scale, g.width, g.height) == ("sd21", 8, 7.5, 704, 832)
+    assert g.pixel_budget == 768
 
 
 def test_blank_sliders_take_the_presets_defaults(me, turbo_product):
     response = post(me, turbo_product, steps="", size="", variations="")
     assert response.status_code == 201
     g = GenerationRequest.objects.get()
-    assert (g.preset, g.steps, g.guidance_scale, g.width) == ("sd-turbo", 1, 0.0, 512)
+    assert (g.preset, g.steps, g.guidance_scale, g.pixel_budget, g.width) == ("sd-turbo", 1, 0.0, 512, 448)
 
 
 def test_sd_turbo_with_a_reference_picture_and_untouched_sliders_is_accepted(me, turbo_product):

@@ -219,6 +219,7 @@ OTHER_VALUES = {
     "reference_sha256": "b" * 64,
     "lora": "brands/lora/other.safetensors",
     "lora_scale": 0.9,
+    "reference_fit": "contain",
 }
 
 
@@ -248,6 +249,7 @@ def test_the_job_and_png_parameters_come_from_the_recipe():
     assert parameters["seed"] == 12 and parameters["extra"] == {
         "Preset": "sd21",
         "Denoising strength": 0.6,
+        "Reference fit": "cover",
         "LoRA scale": 0.8,
     }
 
@@ -259,6 +261,7 @@ def test_png_metadata_reads_back_preset_strength_and_lora_scale():
     assert read["preset"] == "sd21"
     assert read["strength"] == 0.6
     assert read["lora_scale"] == 0.8
+    assert read["reference_fit"] == "cover"
     assert (read["seed"], read["steps"], read["guidance_scale"]) == (12, 20, 7.5)
     assert (read["width"], read["height"], read["model"]) == (768, 768, made.model)
     assert read["scheduler"] == made.scheduler and read["negative_prompt"] == "blurry"
@@ -266,6 +269,7 @@ def test_png_metadata_reads_back_preset_strength_and_lora_scale():
         png_bytes(Image.new("RGB", (8, 8)), **build(preset="sd-turbo", prompt="x").png_parameters(seed=1))
     )
     assert plain["preset"] == "sd-turbo" and "strength" not in plain and "lora_scale" not in plain
+    assert "reference_fit" not in plain
 
 
 # --- presets: one envelope for the database, overrides kept inside it -----------------------------
@@ -342,11 +346,18 @@ def test_the_brands_preset_decides_the_rows_recipe():
     base = presets.BUILT_IN["sd21-base"]
     assert req.preset == "sd21-base" and req.status == Status.QUEUED
     assert req.scheduler_name == base.scheduler_label
-    assert (req.steps, req.guidance_scale, req.width, req.height) == (25, 7.5, 512, 512)
+    # 512 px' worth in the shape of the T-shirt's 250 x 300 mm print area (sizing.shaped_size).
+    assert (req.steps, req.guidance_scale, req.width, req.height) == (25, 7.5, 448, 576)
+    assert req.pixel_budget == 512
     assert req.model_name == presets.model_for("sd21-base")
     assert req.negative_prompt  # the brand's negatives and the built-in ones
     made = req.recipe
-    assert (made.preset, made.steps, made.width, made.prompt) == ("sd21-base", 25, 512, req.optimized_prompt)
+    assert (made.preset, made.steps, made.size, made.prompt) == (
+        "sd21-base",
+        25,
+        "448x576",
+        req.optimized_prompt,
+    )
     assert req.cache_key == made.cache_key(
         str(product.pk), req.base_color_hex.lower(), str(req.material_id), str(req.brand_id)
     )
@@ -358,7 +369,7 @@ def test_the_products_preset_comes_before_its_brands():
     req = generation_request_create(product=product, **SUBMIT)
     assert req.preset == "sd-turbo"
     assert req.scheduler_name == TURBO.scheduler_label == "EulerDiscreteScheduler (trailing timesteps)"
-    assert (req.steps, req.guidance_scale, req.width) == (1, 0.0, 512)
+    assert (req.steps, req.guidance_scale, req.width, req.pixel_budget) == (1, 0.0, 448, 512)
     assert req.negative_prompt == ""  # no negative prompt without guidance
     with pytest.raises(ValidationError) as caught:
         generation_request_create(product=product, **SUBMIT, guidance_scale=7.5, steps=8)
@@ -460,6 +471,7 @@ def test_migration_0008_fills_the_recipe_of_designs_frozen_before_it():
     generation = make_succeeded_generation(product)
     make_order(product, design=generation.images.get())
     expected = LineDesign.objects.get().recipe
+    assert expected.pop("reference_fit") == "cover"  # 0008 predates the fit (0009): from_dict's default
     LineDesign.objects.update(recipe={})  # as rows frozen before 0008
 
     fill(apps, None)
@@ -467,3 +479,4 @@ def test_migration_0008_fills_the_recipe_of_designs_frozen_before_it():
     design = LineDesign.objects.get()
     assert design.recipe == {**expected, "scheduler": generation.scheduler_name}
     assert Recipe.from_dict(design.recipe).seed == generation.images.get().seed
+    assert Recipe.from_dict(design.recipe).reference_fit == "cover"

@@ -3,7 +3,12 @@ names (update_or_create), media keep fixed names and are overwritten, so a secon
 
 import io
 from decimal import Decimal
+from pathlib import Path
 
+import font_amatic_sc
+import font_caladea
+import font_fredoka_one
+import font_lato
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -34,6 +39,14 @@ CATEGORIES = [
     ("garden-accessories", "Garden accessories"),
 ]
 
+# The demo brands' fonts, installed from PyPI font packages (SIL OFL / Apache 2.0, the TTF files
+# inside the wheels): never fetched at run time. Customers' text on products is set in them.
+LATO = Path(font_lato.__file__).parent / "files" / "Lato-Regular.ttf"
+CALADEA_BOLD = Path(font_caladea.__file__).parent / "files" / "Caladea-Bold.ttf"
+CALADEA_ITALIC = Path(font_caladea.__file__).parent / "files" / "Caladea-Italic.ttf"
+FREDOKA_ONE = Path(font_fredoka_one.__file__).parent / "files" / "FredokaOne-Regular.ttf"
+AMATIC_SC_BOLD = Path(font_amatic_sc.__file__).parent / "files" / "AmaticSC-Bold.ttf"
+
 BRANDS = [
     {
         "slug": "northwind-outfitters",
@@ -45,7 +58,11 @@ BRANDS = [
             ("Sand", "#D8C3A5", "accent"),
             ("White", "#FFFFFF", "background"),
         ],
-        "typography": [("heading", "Montserrat"), ("body", "Source Sans 3")],
+        "typography": [
+            ("heading", "Caladea", CALADEA_BOLD),
+            ("body", "Lato", LATO),
+            ("accent", "Amatic SC", AMATIC_SC_BOLD),
+        ],
         "style_keywords": "rugged outdoor mood, clean vector shapes, earthy muted tones",
         "negative_keywords": "neon colors, glitter, cluttered composition",
         "banned_terms": "camouflage, hunting trophy, firearm",
@@ -65,7 +82,11 @@ BRANDS = [
             ("Teal", "#2EC4B6", "accent"),
             ("Cream", "#FFF8E7", "background"),
         ],
-        "typography": [("heading", "Baloo 2"), ("body", "Nunito")],
+        "typography": [
+            ("heading", "Fredoka One", FREDOKA_ONE),
+            ("body", "Lato", LATO),
+            ("accent", "Caladea", CALADEA_ITALIC),
+        ],
         "style_keywords": "cheerful, playful, bright summer colors, rounded friendly shapes",
         "negative_keywords": "dark, gloomy, horror, grunge",
         "banned_terms": "skull, blood, alcohol, cigarette",
@@ -726,6 +747,13 @@ class Command(BaseCommand):
                 brand=brand, name=name, defaults={"hex": hex_, "role": role, "position": position}
             )
         brand.palette.exclude(name__in=[name for name, _, _ in spec["palette"]]).delete()
-        for role, family in spec["typography"]:
-            Typography.objects.update_or_create(brand=brand, role=role, defaults={"font_family": family})
+        for role, family, path in spec["typography"]:
+            typography, _ = Typography.objects.get_or_create(
+                brand=brand, role=role, defaults={"font_family": family}
+            )
+            typography.font_family = family
+            _store(typography.font_file, f"{spec['slug']}-{role}{path.suffix}", path.read_bytes())
+            typography.full_clean()
+            typography.save()
+        brand.typography.exclude(role__in=[role for role, _, _ in spec["typography"]]).delete()
         return brand

@@ -16,6 +16,7 @@ def test_brand_shows_public_palette_and_style_keywords_only(anon, catalogue):
             {"name": "Sand", "hex": "#F2D0A4", "role": "secondary"},
         ],
         "style_keywords": ["nautical", "clean lines"],
+        "fonts": [],
     }
     assert "zebra" not in response.content.decode()  # banned terms stay server side
     assert "lora" not in response.content.decode()

@@ -431,7 +431,17 @@ def test_detail_shows_status_images_timings_and_absolute_urls(api, user, generat
     assert data["product"] == "harbour-tee" and data["base_color"] == "White"
     assert [image["index"] for image in data["images"]] == [0, 1]
     image = data["images"][0]
-    assert set(image) == {"index", "seed", "url", "mockup_url", "brand_consistency"}
+    assert set(image) == {
+        "index",
+        "seed",
+        "url",
+        "mockup_url",
+        "brand_consistency",
+        "preflight",
+        "width",
+        "height",
+    }
+    assert (image["width"], image["height"]) == (512, 512)
     stored = generation.images.get(index=0)
     # Absolute URLs, whatever the storage (local media or S3).
     assert image["url"] == urljoin("http://testserver/", stored.image.url)
