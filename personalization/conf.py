@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_ATTEMPTS": 3,
     "PROGRESS_INTERVAL": 1.0,
     "PREVIEW_SIZE": 128,
+    # Live previews of a text or monogram (studio and API; each composes a mockup, ~100-300 ms of
+    # CPU): per account or visitor, in DRF's rate syntax. None: unlimited.
+    "DESIGN_PREVIEW_RATE": "120/min",
     "MAX_BATCH_IMAGES": 8,
     "SWEEP_INTERVAL_SECONDS": 10,
     # The output safety check (personalization.safety), run in the worker on every variation before

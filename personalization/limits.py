@@ -196,6 +196,22 @@ def rate_limit(*, scope: str, subject: str) -> Limit | None:
     return Limit(key=f"rate:{scope}:{subject}", limit=number, window=window)
 
 
+DESIGN_PREVIEW_SCOPE = "design_preview"
+
+
+def design_preview_limits(*, user, visitor: str | None, address: str | None) -> list[Limit]:
+    """The live text previews' limit (``DESIGN_PREVIEW_RATE``, the plugin's own setting) per account,
+    else visitor, else client address: the studio and the API count together."""
+    from .conf import conf
+
+    rate = conf.DESIGN_PREVIEW_RATE
+    if rate is None:
+        return []
+    number, window = parse_rate(rate)
+    subject = account_subject(user=user, visitor=visitor, address=address)
+    return [Limit(key=f"rate:{DESIGN_PREVIEW_SCOPE}:{subject}", limit=number, window=window)]
+
+
 def ip_subject(address: str | None) -> str:
     return f"ip:{subject_hash(address or '')}"
 

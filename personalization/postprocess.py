@@ -2,6 +2,7 @@
 
 Pure Pillow/numpy/coloraide (no torch), so the web side can reuse it (e.g. to re-render mockups)."""
 
+import functools
 import io
 
 from PIL import Image, ImageFilter
@@ -60,7 +61,14 @@ def _template(info: ProductInfo) -> tuple[Image.Image, tuple[float, float, float
             template = Image.open(fh, formats=ALLOWED_FORMATS)  # no other Pillow plugin
             template.load()
         return template.convert("RGBA"), tuple(info.mockup_box)
-    return mockups.draw_template(info.product_type, info.category_slug)
+    return _drawn_template(info.product_type, info.category_slug)
+
+
+@functools.lru_cache(maxsize=32)
+def _drawn_template(product_type: str, category_slug: str):
+    """A drawn product picture, kept per process (drawing one takes ~0.1 s; compositing only reads
+    it, so every mockup and live preview of the product type shares it)."""
+    return mockups.draw_template(product_type, category_slug)
 
 
 def render_mockup(

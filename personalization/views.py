@@ -301,6 +301,20 @@ def image_preview(request, pk):
     while they type): the mockup with the text and its print check; 422 with each message beside
     its field (swapped out of band; an empty one clears it) when the text cannot be printed."""
     image = _own_image(request, pk)
+    outcome = limits.take_all(
+        limits=limits.design_preview_limits(
+            user=request.user, visitor=visitor_key(request), address=client_ip(request)
+        )
+    )
+    if not outcome.allowed:
+        response = render(
+            request,
+            "personalization/_text_preview_throttled.html",
+            {"retry_after": outcome.retry_after},
+            status=429,
+        )
+        response["Retry-After"] = str(outcome.retry_after)
+        return response
     errors: dict[str, list[str]] = {}
     preview = None
     try:

@@ -51,9 +51,13 @@ class CounterThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):  # DRF's abstract hook; these throttles use no cache
         return f"rate:{self.scope}:{self.subject(request)}"
 
+    def limit(self, request) -> limits.Limit | None:
+        """The window this request counts in (None: unlimited)."""
+        return limits.rate_limit(scope=self.scope, subject=self.subject(request))
+
     def allow_request(self, request, view) -> bool:
         self._wait = None
-        limit = limits.rate_limit(scope=self.scope, subject=self.subject(request))
+        limit = self.limit(request)
         if limit is None:
             return True
         state = getattr(request, _REQUEST_STATE, None)
@@ -89,6 +93,21 @@ class ClientAddressThrottle(CounterThrottle):
 
     def subject(self, request) -> str:
         return limits.ip_subject(client_ip(request))
+
+
+class DesignPreviewThrottle(AccountThrottle):
+    """Live text previews per account, counted with the studio's (the plugin's DESIGN_PREVIEW_RATE)."""
+
+    scope = limits.DESIGN_PREVIEW_SCOPE
+
+    def get_rate(self):
+        from personalization.conf import conf
+
+        return conf.DESIGN_PREVIEW_RATE
+
+    def limit(self, request) -> limits.Limit | None:
+        found = limits.design_preview_limits(user=request.user, visitor=None, address=client_ip(request))
+        return found[0] if found else None
 
 
 class GenerationSubmitUserThrottle(AccountThrottle):

@@ -53,7 +53,7 @@ from .text import (
     DesignPreviewSerializer,
     TextOptionsSerializer,
 )
-from .throttles import GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
+from .throttles import DesignPreviewThrottle, GenerationSubmitIPThrottle, GenerationSubmitUserThrottle
 
 LOCATION = OpenApiParameter(
     "Location",
@@ -255,6 +255,7 @@ class DesignPreviewView(APIView):
     """The mockup and print check of one of the caller's variations with a text or monogram."""
 
     parser_classes = (JSONParser,)
+    throttle_classes = (DesignPreviewThrottle,)
 
     @extend_schema(
         operation_id="generations_images_preview",
@@ -268,7 +269,7 @@ class DesignPreviewView(APIView):
         responses={
             200: DesignPreviewSerializer,
             400: DesignPreviewErrorSerializer,
-            **error_responses(401, 404),
+            **error_responses(401, 404, 429),
         },
     )
     def post(self, request, pk, index):
