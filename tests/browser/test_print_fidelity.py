@@ -94,7 +94,8 @@ def test_a_monogrammed_mug_prints_what_the_customer_approved(live_server, gpu_wo
         what="the design",
     )
     request = GenerationRequest.objects.get()
-    assert card.get_attribute("data-status") == "succeeded", (request.error_message, gpu_worker.output()[-4000:])
+    worker_log = gpu_worker.output()[-4000:]
+    assert card.get_attribute("data-status") == "succeeded", (request.error_message, worker_log)
     image = request.images.get()
     assert image.width / image.height > 2  # shaped like the 200 x 85 mm print area, not square
     result = page.locator(".result").first
@@ -187,7 +188,8 @@ def test_a_monogrammed_mug_prints_what_the_customer_approved(live_server, gpu_wo
     with Image.open(io.BytesIO(untexted_print.png_bytes)) as png:
         plain = png.convert("RGB").crop(untexted_print.trim_px)
         plain = np.asarray(plain.resize((width, height), Image.Resampling.BOX), dtype=np.float64)
-    mockup_text = np.abs(read_rgb(design.mockup, rect) - np.asarray(untexted_mockup.crop(rect), dtype=np.float64))
+    untexted_rect = np.asarray(untexted_mockup.crop(rect), dtype=np.float64)
+    mockup_text = np.abs(read_rgb(design.mockup, rect) - untexted_rect)
     print_text = np.abs(printed - plain)
     box_seen = _bbox(mockup_text.max(axis=2) > 40)
     box_printed = _bbox(print_text.max(axis=2) > 40)
