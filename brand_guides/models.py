@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from . import model_presets
 from .fonts import FontError, FontFacts, inspect_font, read_bytes, validate_font_file
+from .storage import font_upload_to, get_brand_private_storage
 from .uploads import AllowedImageField
 from .validators import hex_color_validator, split_terms, validate_keyword_text, validate_lora_file
 
@@ -172,7 +173,9 @@ class Typography(models.Model):
         help_text="e.g. Inter, Helvetica, sans-serif. Blank: the family name read from the font file.",
     )
     font_file = models.FileField(
-        upload_to="brands/fonts/",
+        upload_to=font_upload_to,
+        storage=get_brand_private_storage,  # licensed to the shop, not to its visitors: never public
+        max_length=255,
         blank=True,
         validators=[validate_font_file],
         help_text="A .ttf or .otf font (at most 10 MB) whose licence allows embedding and that covers "

@@ -152,6 +152,8 @@ register(
     customer=owner_q(),
     brand="brand",
 )
+# A shop's fonts: its staff may download them (the admin), customers never.
+register("brand_guides.Typography", "font_file", customer=lambda reader: Q(pk__in=[]), brand="brand")
 
 
 @dataclass
