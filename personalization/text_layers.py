@@ -93,10 +93,19 @@ def text_options(brand, info: ProductInfo) -> dict[str, Any]:
         "curves": list(TEXT_CURVES),
         "defaults": {
             **DEFAULTS,
+            "position": default_position(brand),
             "font": _choose_font(fonts) if fonts else "",
             "color": default_color(colors)["hex"],
         },
     }
+
+
+def default_position(brand) -> str:
+    """Where a text goes when the customer does not say: clear of the brand's logo (a logo at the
+    bottom sends it to the top; elsewhere, or without a logo, the bottom)."""
+    if getattr(brand, "logo", None) and str(getattr(brand, "logo_anchor", "")).startswith("bottom"):
+        return "top"
+    return DEFAULTS["position"]
 
 
 def _value(values: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> str:
@@ -128,8 +137,8 @@ def _clean_text(raw: str, *, kind: str, limit: int, errors: dict[str, list[str]]
     return text
 
 
-def _choice(key: str, raw: str, errors: dict[str, list[str]]) -> str:
-    value = raw.strip().lower() or DEFAULTS[key]
+def _choice(key: str, raw: str, errors: dict[str, list[str]], *, default: str | None = None) -> str:
+    value = raw.strip().lower() or default or DEFAULTS[key]
     if value not in CHOICES[key]:
         errors.setdefault(key, []).append(f"Choose one of: {', '.join(CHOICES[key])}.")
     return value
@@ -176,7 +185,9 @@ def text_layer_from(values: Mapping[str, Any], *, brand, info: ProductInfo) -> T
 
     kind = _choice("kind", _value(values, "kind", errors), errors)
     size = _choice("size", _value(values, "size", errors), errors)
-    position = _choice("position", _value(values, "position", errors), errors)
+    position = _choice(
+        "position", _value(values, "position", errors), errors, default=default_position(brand)
+    )
     curve = _choice("curve", _value(values, "curve", errors), errors)
     color_hex = _color(_value(values, "color", errors), palette_colors(brand), errors)
 

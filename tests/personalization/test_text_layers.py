@@ -286,3 +286,30 @@ def test_text_options_for_the_studio_and_the_api(brand):
         },
     }
     assert text_options(make_brand(), product())["available"] is False
+
+
+@pytest.mark.parametrize(
+    ("anchor", "with_logo", "expected"),
+    [
+        ("bottom-right", True, "top"),
+        ("bottom-center", True, "top"),
+        ("top-left", True, "bottom"),
+        ("center", True, "bottom"),
+        ("bottom-right", False, "bottom"),
+    ],
+)
+def test_the_default_position_keeps_clear_of_the_logo(anchor, with_logo, expected):
+    from django.core.files.base import ContentFile
+
+    from personalization.hosts import host
+    from personalization.text_layers import text_layer_from, text_options
+    from tests.text_layer_helpers import brand_with_fonts, design_png, mug
+
+    brand = brand_with_fonts(logo_anchor=anchor)
+    if with_logo:
+        brand.logo.save("logo.png", ContentFile(design_png((40, 20))), save=True)
+    info = host().product_info(mug(brand))
+    assert text_options(brand, info)["defaults"]["position"] == expected
+    assert text_layer_from({"text": "Ada"}, brand=brand, info=info).position == expected
+    # the customer's own choice always wins
+    assert text_layer_from({"text": "Ada", "position": "middle"}, brand=brand, info=info).position == "middle"

@@ -1,4 +1,3 @@
-import io
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -6,15 +5,17 @@ from PIL import Image
 
 from personalization.artwork import ArtworkSpec, TextLayer, compose
 from personalization.specs import PrintAreaSpec
-from tests.text_layer_helpers import brand_with_fonts, finished_design, mug, LATO
 from tests.factories import png
+from tests.text_layer_helpers import LATO, brand_with_fonts, finished_design, mug
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
 
 def preview(client, image, **fields):
     data = {f"text_{key}" if key != "text" else key: value for key, value in fields.items()}
-    return client.post(reverse("personalization:image_preview", args=[image.pk]), data, HTTP_HX_REQUEST="true")
+    return client.post(
+        reverse("personalization:image_preview", args=[image.pk]), data, HTTP_HX_REQUEST="true"
+    )
 
 
 def test_tiny_area(me):
@@ -45,8 +46,11 @@ def test_missing_logo(me):
 
 
 def test_no_fit_text():
-    spec = ArtworkSpec(print_area=PrintAreaSpec(width_mm=5, height_mm=5, dpi=300, safe_margin_mm=2.4),
-                       text=TextLayer(text="WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW"), font=LATO.read_bytes())
+    spec = ArtworkSpec(
+        print_area=PrintAreaSpec(width_mm=5, height_mm=5, dpi=300, safe_margin_mm=2.4),
+        text=TextLayer(text="WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW"),
+        font=LATO.read_bytes(),
+    )
     art = compose(Image.new("RGB", (64, 64)), spec, px_per_mm=2)
     print(art.boxes)
 

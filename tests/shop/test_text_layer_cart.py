@@ -66,7 +66,7 @@ def test_cart_add_keeps_the_validated_text_and_the_cart_shows_it(me, image):
         "font": "heading",
         "color_hex": "#ff6f61",
         "size": "medium",
-        "position": "bottom",
+        "position": "top",  # the default keeps clear of the brand's logo, which sits bottom-right
         "curve": "straight",
     }
     html = me.get(reverse("shop:cart")).content.decode()
@@ -110,7 +110,7 @@ def test_checkout_freezes_composition_logo_font_preflight_and_a_mockup_with_the_
     assert response.status_code == 302 and response["Location"] == f"/orders/{order.number}/"
     design = LineDesign.objects.get()
     layer = TextLayer.from_dict(design.composition["text"])
-    assert layer == TextLayer(text="Ada & Max", font="heading", color_hex="#ff6f61")
+    assert layer == TextLayer(text="Ada & Max", font="heading", color_hex="#ff6f61", position="top")
     assert design.composition["print_area"]["width_mm"] == 200 and design.composition["fit"] == "cover"
     assert design.composition["logo"]["anchor"] == image.request.brand.logo_anchor
     assert opened(design.logo).size == (120, 60)
