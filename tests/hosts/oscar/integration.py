@@ -11,7 +11,9 @@ No oscar app is forked. Two of oscar's own extension points carry a design:
   Oscar shows option values on the basket and order pages, so a value can be seen and copied: it
   names its owner (``user=<id>``, or ``visitor=<visitor key>,basket=<basket id>`` for a visitor who
   is not logged in), and placing the order checks that the design is the order's customer's own
-  (``interface.designs_for``), so only its owner can order it.
+  (``interface.designs_for``), so only its owner can order it. A text or monogram the customer set
+  on the design (validated by ``interface.validate_text_layer``) travels in the same signed value
+  (``text=<base64 JSON>``), so it cannot be changed after it was checked.
 - **the order line's attributes.** Oscar's ``OrderCreator`` copies each basket line attribute onto
   the order line (``order.LineAttribute``) inside the transaction that writes the order. When the
   design option's attribute is written, ``freeze_line_design`` freezes the design onto the order
@@ -26,8 +28,10 @@ The plugin is reached only through ``personalization.interface``.
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -63,6 +67,7 @@ class SignedDesign:
     user_id: int | None = None
     session_key: str = ""
     basket_id: int | None = None
+    text_layer: dict = field(default_factory=dict)  # TextLayer.as_dict(), {} for none
 
 
 # --- catalogue ---------------------------------------------------------------------------------
@@ -109,14 +114,25 @@ def personalizable_product_class():
 # --- the option's value --------------------------------------------------------------------------
 
 
-def design_value(image, *, basket, session_key: str = "") -> str:
+def design_value(image, *, basket, session_key: str = "", text_layer: dict | None = None) -> str:
     """The option value naming one variation of a design and its owner, signed: the basket's
-    customer (``user=<id>``), or for a basket without one the visitor and that basket."""
+    customer (``user=<id>``), or for a basket without one the visitor and that basket; plus the
+    validated text layer, if any (``text=<urlsafe base64 of its JSON>``)."""
     if basket.owner_id is not None:
         owner = f"user={basket.owner_id}"
     else:
         owner = f"visitor={session_key},basket={basket.pk}"
+    if text_layer:
+        packed = json.dumps(text_layer, sort_keys=True, separators=(",", ":")).encode()
+        owner += ",text=" + base64.urlsafe_b64encode(packed).decode().rstrip("=")
     return signing.Signer(salt=_SIGNER_SALT).sign(f"{image.request_id}:{image.index}:{owner}")
+
+
+def _text_layer_of(packed: str) -> dict:
+    data = json.loads(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)))
+    if not isinstance(data, dict):
+        raise ValueError("not a text layer")
+    return data
 
 
 def design_from_value(value) -> SignedDesign | None:
@@ -127,6 +143,7 @@ def design_from_value(value) -> SignedDesign | None:
         parts = dict(part.split("=", 1) for part in owner.split(","))
         user_id = int(parts["user"]) if "user" in parts else None
         basket_id = int(parts["basket"]) if "basket" in parts else None
+        text_layer = _text_layer_of(parts["text"]) if "text" in parts else {}
     except (signing.BadSignature, ValueError, KeyError):
         return None
     image = (
@@ -136,7 +153,13 @@ def design_from_value(value) -> SignedDesign | None:
     )
     if image is None:
         return None
-    return SignedDesign(image, user_id=user_id, session_key=parts.get("visitor", ""), basket_id=basket_id)
+    return SignedDesign(
+        image,
+        user_id=user_id,
+        session_key=parts.get("visitor", ""),
+        basket_id=basket_id,
+        text_layer=text_layer,
+    )
 
 
 def owner_refusal(signed: SignedDesign, *, user, basket_id) -> str:
@@ -189,11 +212,13 @@ def own_design(*, generation_id, image_index, user=None, session_key: str = ""):
     return image
 
 
-def basket_add_design(*, basket, image, session_key: str = "", quantity: int = 1):
+def basket_add_design(*, basket, image, session_key: str = "", quantity: int = 1, text=None):
     """Put one variation of a design into an oscar basket as a line of its product with the design
     option. Returns the basket line. Raises ValidationError ("design") when it may not be ordered or
-    is not the basket owner's (the visitor's, ``session_key``, for a basket without an owner). The
-    basket needs its pricing strategy (``request.basket`` has it)."""
+    is not the basket owner's (the visitor's, ``session_key``, for a basket without an owner), and
+    ValidationError under the text's keys for a text or monogram (``text``: a mapping with the keys
+    text, kind, font, color, size, position, curve) that cannot be printed. The basket needs its
+    pricing strategy (``request.basket`` has it)."""
     product = image.request.product
     owned = interface.designs_for(user=basket.owner, session_key=None if basket.owner_id else session_key)
     if not owned.filter(pk=image.request_id).exists():
@@ -202,13 +227,19 @@ def basket_add_design(*, basket, image, session_key: str = "", quantity: int = 1
         raise ValidationError({"design": refusal})
     if not isinstance(quantity, int) or not 1 <= quantity <= 99:
         raise ValidationError({"quantity": "Quantity must be between 1 and 99."})
+    text_layer = interface.validate_text_layer(image, text or {})
+    if refusal := interface.preflight_refusal_for(image, text_layer):
+        raise ValidationError({"design": refusal})
     if basket.pk is None:
         basket.save()  # a visitor's new cookie basket: the value names it, so it needs its id now
     line, _ = basket.add_product(
         product,
         quantity=quantity,
         options=[
-            {"option": design_option(), "value": design_value(image, basket=basket, session_key=session_key)}
+            {
+                "option": design_option(),
+                "value": design_value(image, basket=basket, session_key=session_key, text_layer=text_layer),
+            }
         ],
     )
     return line
@@ -255,7 +286,7 @@ def freeze_line_design(sender, instance, created: bool, raw: bool = False, **kwa
         raise UnableToPlaceOrder(f"{order_line.title}: {refusal}")
     try:
         with transaction.atomic():
-            interface.freeze_design(order_line=order_line, image=image)
+            interface.freeze_design(order_line=order_line, image=image, text_layer=signed.text_layer)
     except ValidationError as exc:
         messages = " ".join(exc.messages)
         raise UnableToPlaceOrder(f"{order_line.title}: {messages}") from exc

@@ -449,3 +449,72 @@ def test_a_visitors_basket_design_is_ordered_after_logging_in(client, tiny, prod
     assert basket.owner == customer and basket.num_lines == 1
     assert basket_design_problems(basket) == []
     assert place_order(basket, user=customer).lines.get().design.source_image == generation.images.get()
+
+
+# --- a text or monogram on the design (the plugin's text layer, in oscar's signed option value) ----
+
+
+@pytest.fixture
+def brand_fonts(brand):
+    """The oscar brand with a heading font (Lato, from the font-lato package) and a banned term."""
+    import font_lato
+    from django.core.files.base import ContentFile
+
+    from brand_guides.models import Typography
+
+    with open(font_lato.font_files["Lato"], "rb") as fh:
+        data = fh.read()
+    typography = Typography(brand=brand, role="heading", font_family="Lato")
+    typography.font_file.save("Lato-Regular.ttf", ContentFile(data), save=False)
+    typography.save()
+    brand.banned_terms = "zebra"
+    brand.save()
+    return brand
+
+
+def test_a_monogram_goes_through_oscars_basket_and_is_frozen_on_the_order_line(
+    tiny, brand_fonts, product, customer, basket
+):
+    wolf = design(product, customer, seed=201)
+    image = wolf.images.get(index=0)
+    line = basket_add_design(basket=basket, image=image, text={"text": "amw", "kind": "monogram"})
+    # The same design with and without a monogram are two basket lines (oscar compares values).
+    plain = basket_add_design(basket=basket, image=image)
+    assert line.pk != plain.pk and basket.num_lines == 2
+
+    order = place_order(basket, user=customer)
+    frozen = {
+        line.design.composition["text"] and line.design.composition["text"]["text"]
+        for line in order.lines.all()
+    }
+    assert frozen == {"AMW", None}
+    texted = next(line.design for line in order.lines.all() if line.design.composition["text"])
+    assert texted.composition["text"]["kind"] == "monogram"
+    assert texted.text_font and texted.preflight["print_size"]["width_mm"] > 0
+
+
+def test_text_that_cannot_be_printed_never_reaches_oscars_basket(
+    tiny, brand_fonts, product, customer, basket
+):
+    image = design(product, customer, seed=202).images.get(index=0)
+    refusals = (
+        ({"text": "a zebra"}, "text"),
+        ({"text": "ABCD", "kind": "monogram"}, "text"),
+        ({"text": "Ada\u200b"}, "text"),
+        ({"text": "Ada", "font": "accent"}, "font"),
+    )
+    for text, key in refusals:
+        with pytest.raises(ValidationError) as refused:
+            basket_add_design(basket=basket, image=image, text=text)
+        assert key in refused.value.message_dict
+    assert basket.num_lines == 0
+
+
+def test_a_text_changed_in_a_copied_value_breaks_its_signature(tiny, brand_fonts, product, customer, basket):
+    image = design(product, customer, seed=203).images.get(index=0)
+    value = copied_value(basket_add_design(basket=basket, image=image, text={"text": "Ada"}))
+    payload, signature = value.rsplit(":", 1)
+    forged = payload.replace(payload.rsplit("text=", 1)[1], "eyJ0ZXh0IjoiemVicmEifQ") + ":" + signature
+    theirs = open_basket(customer)
+    theirs.add_product(product, options=[{"option": design_option(), "value": forged}])
+    assert basket_design_problems(theirs) == [f"{product.get_title()}: {NOT_A_DESIGN}"]
