@@ -2,6 +2,7 @@
 the plain specs that the pure conditioning modules (prompting, policy, quality, mockups, printing)
 take. Reads only; no torch."""
 
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,8 @@ from .specs import (
     ProductSpec,
     StyleSpec,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def product_spec(info: ProductInfo, *, base_color_name: str, base_color_hex: str) -> ProductSpec:
@@ -89,11 +92,17 @@ def print_area_spec(area: PrintArea | ProductInfo) -> PrintAreaSpec:
 
 
 def logo_spec(brand) -> LogoSpec | None:
+    """The brand's logo and its placement rules; None without a logo, or (logged) when its stored
+    file cannot be read: pages, previews and orders go on without it rather than fail."""
     if not brand.logo:
         return None
-    with brand.logo.open("rb") as fh:
-        image = Image.open(fh, formats=ALLOWED_FORMATS)  # no other Pillow plugin on a stored upload
-        image.load()
+    try:
+        with brand.logo.open("rb") as fh:
+            image = Image.open(fh, formats=ALLOWED_FORMATS)  # no other Pillow plugin on a stored upload
+            image.load()
+    except OSError as exc:  # missing from the storage, or not a readable picture any more
+        logger.warning("Logo of brand %s unreadable (%s): left out", brand.pk, exc)
+        return None
     return LogoSpec(
         image=image.convert("RGBA"),
         anchor=brand.logo_anchor,

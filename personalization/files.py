@@ -147,11 +147,12 @@ register(
     "print_file",
     "print_pdf",
     "logo",
-    "text_font",
     "reference_image",
     customer=owner_q(),
     brand="brand",
 )
+# The font frozen with an ordered text: the shop's licensed font, like Typography.font_file below.
+register("personalization.LineDesign", "text_font", customer=lambda reader: Q(pk__in=[]), brand="brand")
 # A shop's fonts: its staff may download them (the admin), customers never.
 register("brand_guides.Typography", "font_file", customer=lambda reader: Q(pk__in=[]), brand="brand")
 

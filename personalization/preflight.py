@@ -38,6 +38,9 @@ CACHE_VERSION = 1
 TEXT_OUTSIDE = (
     "Your text reaches outside the safe area and may be trimmed: choose a smaller size or a shorter text."
 )
+TEXT_DOES_NOT_FIT = (
+    "Your text does not fit this product's print area and would not be printed: choose a shorter text."
+)
 LOGO_OUTSIDE = "The brand logo reaches outside the safe area and may be trimmed."
 DESIGN_IN_MARGIN = "Part of the design reaches the edge and may be trimmed."
 
@@ -118,6 +121,8 @@ def _safe_area(spec: ArtworkSpec, artwork: Artwork | None) -> list[dict[str, str
         return []
     problems = []
     text_box, logo_box = artwork.boxes.get("text"), artwork.boxes.get("logo")
+    if spec.text is not None and text_box is None:  # compose left it out: even its smallest size overflows
+        problems.append({"layer": "text", "message": TEXT_DOES_NOT_FIT})
     if text_box is not None and not _inside(text_box, artwork.safe):
         problems.append({"layer": "text", "message": TEXT_OUTSIDE})
     if logo_box is not None and not _inside(logo_box, artwork.safe):
@@ -244,11 +249,15 @@ def _small_artwork(image: GenerationImage, spec: ArtworkSpec, bleed_mm: float) -
     canvas = ((area.width_mm + 2 * bleed_mm) * px_per_mm, (area.height_mm + 2 * bleed_mm) * px_per_mm)
     factor = min(1.0, max(canvas[0] / image.width, canvas[1] / image.height))
     size = (math.ceil(image.width * factor), math.ceil(image.height * factor))
+    stand_in = Image.new("RGBA", size)
     if not spec.transparent_background:
-        return compose(Image.new("RGBA", size), spec, px_per_mm=px_per_mm, bleed_mm=bleed_mm)
-    with image.image.open("rb") as fh:
-        design = Image.open(fh, formats=["PNG"])
-        design.load()
+        return compose(stand_in, spec, px_per_mm=px_per_mm, bleed_mm=bleed_mm)
+    try:
+        with image.image.open("rb") as fh:
+            design = Image.open(fh, formats=["PNG"])
+            design.load()
+    except OSError:  # missing from the storage: the layers are still checked, the design cannot be
+        return compose(stand_in, spec, px_per_mm=px_per_mm, bleed_mm=bleed_mm)
     # Shrunk first to what covers the canvas: the cut-out and the fit then work on ~400 px, not 1024.
     if design.size != size:
         design = design.resize(size, Image.Resampling.BOX)

@@ -485,10 +485,17 @@ def _stored_text_layer(image: GenerationImage, text_layer: Mapping[str, Any] | N
     return design_text_layer(image=image, values=values)
 
 
+DESIGN_UNAVAILABLE = "This design's picture is no longer available: choose another variation."
+
+
 def _open_design(image: GenerationImage) -> Image.Image:
-    with image.image.open("rb") as fh:
-        design = Image.open(fh, formats=uploads.ALLOWED_FORMATS)  # our own PNG; no other Pillow plugin
-        design.load()
+    """The variation's picture; ValidationError({"design": ...}) when its file cannot be read."""
+    try:
+        with image.image.open("rb") as fh:
+            design = Image.open(fh, formats=uploads.ALLOWED_FORMATS)  # our own PNG; no other Pillow plugin
+            design.load()
+    except OSError:  # missing from the storage (or damaged): the customer picks another
+        raise ValidationError({"design": DESIGN_UNAVAILABLE}) from None
     return design.convert("RGB")
 
 

@@ -125,10 +125,11 @@ def _clean_text(raw: str, *, kind: str, limit: int, errors: dict[str, list[str]]
         errors.setdefault("text", []).append(CONTROL)
         return ""
     if kind == "monogram":
+        text = text.upper()  # counted as printed: "ß" upper-cases to "SS"
         if not (len(text) in MONOGRAM_LENGTHS and text.isalpha()):
             errors.setdefault("text", []).append(MONOGRAM)
             return ""
-        return text.upper()
+        return text
     if len(text) > limit:
         errors.setdefault("text", []).append(
             f"Your text is {len(text)} characters long; this product takes {limit} at most."

@@ -74,7 +74,13 @@ class DesignPreviewErrorSerializer(serializers.Serializer):
 
     text_layer = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
+        required=False,
         help_text="Keyed by text, kind, font, color, size, position or curve.",
+    )
+    design = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The variation cannot be previewed (its picture is no longer available).",
     )
 
 

@@ -279,7 +279,10 @@ class DesignPreviewView(APIView):
         try:
             preview = design_preview(image=image, values=serializer.validated_data.get("text_layer") or {})
         except DjangoValidationError as exc:
-            raise ValidationError({"text_layer": validation_error(exc).detail}) from exc
+            detail = validation_error(exc).detail
+            if "design" in detail:  # the variation itself (its file is gone), not the text
+                raise ValidationError({"design": detail["design"]}) from exc
+            raise ValidationError({"text_layer": detail}) from exc
         return Response(
             {
                 "text_layer": None if preview.text is None else preview.text.as_dict(),
