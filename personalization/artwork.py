@@ -178,7 +178,8 @@ def logo_rect(
     aspect = logo_size[1] / logo_size[0]
     width = min(logo.max_share * box_w, room_w, room_h / aspect)
     width_px = max(1, math.floor(width))
-    height_px = max(1, math.floor(width_px * aspect))
+    # a logo thinner than a pixel at this size keeps one pixel of width and is cut to the room
+    height_px = max(1, min(math.floor(width_px * aspect), math.floor(room_h)))
     horizontal, vertical = _anchor_parts(logo.anchor)
     x = {
         "left": math.ceil(left + inset_x),

@@ -547,7 +547,7 @@ def line_design_create(*, order_line, image: GenerationImage, text_layer: Mappin
 
     ``text_layer`` (a cart line's ``TextLayer.as_dict()``) is checked again against the brand as it
     is now, and frozen with what the artwork is composed of: the composition, the brand logo and the
-    font file as they are now, the preflight the customer saw, and the mockup with the text. A design
+    font file as they are now, the preflight the customer saw, and the mockup drawn from them. A design
     whose preflight is blocked (too few pixels, and the brand prints nothing below its minimum) or
     that may no longer be ordered raises ValidationError({"design": message})."""
     from .conditioning import artwork_spec_for
@@ -595,12 +595,12 @@ def line_design_create(*, order_line, image: GenerationImage, text_layer: Mappin
         composition=spec.as_dict(),
         preflight=preflight,
     )
+    # The mockup is drawn again from the frozen spec, text or not: the print job composes from that
+    # spec, so the line's mockup always shows what will print (the brand logo as it is now, too).
+    picture = _open_design(image)  # ValidationError({"design": ...}) when its file is gone
+    mockup = render_mockup(picture, req, text=layer, spec=spec)
+    design.mockup.save("mockup.png", ContentFile(_png(mockup)), save=False)
     _copy_file(image.image, design.image, "design.png")
-    if layer is None:
-        _copy_file(image.mockup, design.mockup, "mockup.png")
-    else:  # the stored mockup has no text: the customer approved this one
-        mockup = render_mockup(_open_design(image), req, text=layer, spec=spec)
-        design.mockup.save("mockup.png", ContentFile(_png(mockup)), save=False)
     _copy_file(req.reference_image, design.reference_image, "reference.png")
     if spec.logo is not None and spec.logo.image is not None:
         design.logo.save("logo.png", ContentFile(_png_rgba(spec.logo.image)), save=False)

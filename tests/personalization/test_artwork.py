@@ -339,3 +339,18 @@ def test_transparent_artwork_on_a_mockup_shows_the_base_colour():
     assert white.min() > 180  # without the cut-out the white background is printed
     red = mockups[True][centre_of_disc]
     assert red[0] > 150 and red[1] < 60  # the design itself is printed
+
+
+def test_a_logo_thinner_than_a_pixel_still_stays_inside_the_trim():
+    from personalization.artwork import logo_rect
+
+    area = PrintAreaSpec(width_mm=100, height_mm=50, dpi=150, safe_margin_mm=2)
+    rect = logo_rect(
+        print_box_px=(0, 0, 200, 100),
+        logo_size=(2, 4000),
+        logo=LogoSpec(anchor="top-left", max_share=0.2),
+        print_area=area,
+    )
+    left, top, right, bottom = rect
+    assert right - left == 1
+    assert 0 <= top < bottom <= 100 and 0 <= left < right <= 200

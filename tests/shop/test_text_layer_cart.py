@@ -194,3 +194,42 @@ def test_the_text_follows_the_cart_into_the_account_at_login(image):
     user = make_user()
     cart_merge_into_user(user=user, session_key="visitor-me")
     assert Cart.objects.get(user=user).lines.get().text_layer == layer
+
+
+def test_a_line_without_text_freezes_a_mockup_of_what_will_print_with_the_current_logo(me, image):
+    """The variation's stored mockup was drawn with the logo of its day; the print job composes with
+    the logo frozen at checkout, so the line's mockup is drawn again from the same spec."""
+    from personalization.conditioning import artwork_spec_frozen
+    from personalization.postprocess import mockup_for_spec
+    from personalization.selectors import request_product_info
+
+    brand = image.request.brand
+    brand.logo.save("new-logo.png", ContentFile(png((120, 60), color=(200, 20, 160))), save=True)
+    add(me, image)
+    checkout(me)
+    design = LineDesign.objects.get()
+    assert design.composition["text"] is None
+    assert opened(design.logo).getpixel((5, 5)) == (200, 20, 160)
+    frozen_mockup = opened(design.mockup)
+    assert ImageChops.difference(frozen_mockup, opened(image.mockup).resize(frozen_mockup.size)).getbbox()
+    with design.image.open("rb") as fh:
+        picture = Image.open(io.BytesIO(fh.read())).convert("RGB")
+    expected = mockup_for_spec(
+        picture,
+        artwork_spec_frozen(design),
+        request_product_info(image.request),
+        base_color_hex=design.base_color_hex,
+        finish="matte",
+        reflectance=0.1,
+    )
+    assert ImageChops.difference(frozen_mockup, expected.convert("RGB")).getbbox() is None
+
+
+def test_checkout_of_a_design_whose_file_is_gone_says_so_instead_of_a_500(me, image):
+    add(me, image)
+    image.image.storage.delete(image.image.name)
+    response = checkout(me)
+    assert response.status_code == 422  # the checkout form again, with the reason
+    assert "no longer available: choose another variation" in response.content.decode()
+    assert not Order.objects.exists() and not LineDesign.objects.exists()
+    assert CartLine.objects.count() == 1  # nothing lost: the cart is kept
