@@ -104,22 +104,24 @@ def cart_merge_into_user(*, user, session_key: str) -> None:
     target = cart_get_or_create(user=user)
     with transaction.atomic():
         for line in anonymous.lines.select_related("product", "base_color", "design"):
-            if line.design is not None:
-                # Personalized lines never merge: moved as they are. What changed since they were
-                # added (a brand that now blocks low-resolution designs, a font it removed) is the
-                # checkout's to refuse, with its message; logging in must not fail on it.
-                line.cart = target
-                line.save(update_fields=["cart"])
-                target.save(update_fields=["updated_at"])
-                continue
-            cart_add(
-                cart=target,
-                product=line.product,
-                base_color=line.base_color.name,
-                quantity=line.quantity,
-                design=line.design,
-                text_layer=line.text_layer,
-            )
+            if line.design is None:
+                try:  # plain lines of the same product and colour merge
+                    with transaction.atomic():
+                        cart_add(
+                            cart=target,
+                            product=line.product,
+                            base_color=line.base_color.name,
+                            quantity=line.quantity,
+                        )
+                    continue
+                except ValidationError:
+                    pass  # e.g. no longer for sale: kept as it is, for the checkout to refuse
+            # Personalized lines never merge: moved as they are. What changed since they were added
+            # (a product taken off sale, a brand that now blocks low-resolution designs, a font it
+            # removed) is the checkout's to refuse, with its message; logging in must not fail on it.
+            line.cart = target
+            line.save(update_fields=["cart"])
+            target.save(update_fields=["updated_at"])
         anonymous.delete()
 
 

@@ -278,9 +278,13 @@ def test_the_owner_gets_the_right_bytes_and_headers(world):
         if not ON_S3:
             assert response["Content-Type"] == "image/png", kind
             assert response["Content-Disposition"].startswith("inline"), kind
-    # Four different pictures (the order line's image, mockup and reference are copies of them).
+    # Five different pictures: the order line's image and reference are copies, its mockup is drawn
+    # again from the frozen composition (what will print), so it is a picture of its own.
     contents = {private_bytes(world.logged_in.file(kind)) for kind in KINDS if kind != "line.print_file"}
-    assert len(contents) == 4
+    assert len(contents) == 5
+    assert private_bytes(world.logged_in.file("line.image")) == private_bytes(
+        world.logged_in.file("image.image")
+    )
 
 
 def test_a_refused_file_looks_exactly_like_a_missing_one(world):

@@ -55,3 +55,22 @@ def test_the_shops_receiver_merges_the_cart_only(client):
     design.refresh_from_db()
     assert design.customer is None
     assert not GenerationRequest.objects.filter(customer=user).exists()
+
+
+def test_logging_in_never_fails_on_a_cart_line_of_a_product_taken_off_sale(client):
+    """The visitor's plain line cannot be re-added (no longer for sale): it moves as it is, and
+    logging in succeeds; a line that can still merge does."""
+    gone, kept = make_product(), make_product()
+    cart = Cart.objects.create(session_key="visitor-k")
+    CartLine.objects.create(cart=cart, product=gone, base_color=gone.base_colors.first(), quantity=3)
+    CartLine.objects.create(cart=cart, product=kept, base_color=kept.base_colors.first(), quantity=1)
+    type(gone).objects.filter(pk=gone.pk).update(is_published=False)
+    user = make_user("lin")
+    mine = Cart.objects.create(user=user)
+    CartLine.objects.create(cart=mine, product=kept, base_color=kept.base_colors.first(), quantity=2)
+
+    _log_in(visitor(client, "visitor-k"))
+
+    lines = {line.product: line.quantity for line in Cart.objects.get(user=user).lines.all()}
+    assert lines == {gone: 3, kept: 3}
+    assert not Cart.objects.filter(pk=cart.pk).exists()

@@ -1,4 +1,4 @@
-"""Review of issue 12 (print fidelity): odd states and inputs that must not answer a 500, private
+"""Print fidelity under odd states and inputs: nothing answers a 500, private
 files that must stay private, and text that must print as the customer approved it."""
 
 import uuid
