@@ -43,13 +43,16 @@ def shaped_size(size: int, aspect: float, *, multiple: int = 64) -> tuple[int, i
         width, height = shaped_size(size, 1 / aspect, multiple=multiple)
         return height, width
     least = max(multiple, MIN_SIZE, (size // 2) // multiple * multiple)
-    best, best_rank = (size, size), None
+    # The square budget itself is a candidate: a shape is never further from the print area than it
+    # (matters for a budget that is not a multiple of ``multiple``, e.g. 288 at 16:15).
+    best, best_rank = (size, size), (round(abs(target), 9), -size * size)
     for height in range(least, min(MAX_SIZE, 2 * size) + 1, multiple):
         width = min(MAX_SIZE, size * size // height // multiple * multiple)
         if width < least:
             continue
-        rank = (abs(math.log(width / height) - target), -width * height)
-        if best_rank is None or rank < best_rank:
+        # rounded, so that a tie (e.g. 5:1 and 2:1 around sqrt(10)) is a tie in both orientations
+        rank = (round(abs(math.log(width / height) - target), 9), -width * height)
+        if rank < best_rank:
             best, best_rank = (width, height), rank
     return best
 

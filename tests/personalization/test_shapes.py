@@ -424,3 +424,9 @@ def test_warm_up_shapes_count_for_the_preset_that_makes_them(settings):
     assert worker.warmup_shapes("sd21") == [(256, 64, 1), (128, 128, 1)]  # 512x64 is no budget's shape
     assert worker.warmup_shapes("sd-turbo") == []  # 512 px only: no shape of these
     assert presets.get("sd-turbo").sizes == (512,)
+
+
+def test_a_budget_off_the_grid_keeps_its_square_when_no_shape_is_closer():
+    """288 at 16:15: the nearest 64-multiples (320 x 256) are further from 16:15 than the square."""
+    assert shaped_size(288, 16 / 15) == (288, 288)
+    assert shaped_size(288, 15 / 16) == (288, 288)
