@@ -8,6 +8,7 @@ from django.test import Client
 
 from personalization.storage import private_storage
 from tests.factories import make_user
+from tests.private_media import GRANTED, is_file_url, private_path
 from tests.text_layer_helpers import brand_with_fonts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
@@ -19,7 +20,7 @@ def test_font_files_are_private_and_served_to_the_brands_staff_only():
     font = brand.typography.get(role="heading").font_file
     assert private_storage.exists(font.name)
     assert not default_storage.exists(font.name)
-    assert font.url == f"/private-media/{font.name}"
+    assert is_file_url(font.url, font)
     # The same file name uploaded by two brands: two files (the private storage never overwrites one)
     assert font.name != other.typography.get(role="heading").font_file.name
 
@@ -33,8 +34,8 @@ def test_font_files_are_private_and_served_to_the_brands_staff_only():
         client = Client()
         if user is not None:
             client.force_login(user)
-        return client.get(font.url).status_code
+        return client.get(private_path(font)).status_code
 
-    assert status(owner) == 200
-    assert status(make_user("font-root", is_staff=True, is_superuser=True)) == 200
+    assert status(owner) == GRANTED
+    assert status(make_user("font-root", is_staff=True, is_superuser=True)) == GRANTED
     assert [status(other_staff), status(customer), status(None)] == [404, 404, 404]

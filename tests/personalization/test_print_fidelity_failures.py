@@ -17,6 +17,7 @@ from personalization.selectors import request_product_info
 from personalization.specs import PrintAreaSpec
 from personalization.text_layers import text_layer_from
 from tests.factories import make_user, png
+from tests.private_media import GRANTED, private_path
 from tests.text_layer_helpers import LATO, brand_with_fonts, finished_design, mug
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
@@ -135,13 +136,13 @@ def test_the_frozen_font_of_an_order_line_is_not_served_to_the_customer(me):
     design = LineDesign.objects.get()
     assert design.text_font
     # The customer reads their own design and mockup, never the shop's licensed font.
-    assert me.get(design.mockup.url).status_code == 200
-    assert me.get(design.text_font.url).status_code == 404
+    assert me.get(private_path(design.mockup)).status_code == GRANTED
+    assert me.get(private_path(design.text_font)).status_code == 404
     owner = make_user("font-owner-12", is_staff=True)
     brand.owners.add(owner)
     staff = Client()
     staff.force_login(owner)
-    assert staff.get(design.text_font.url).status_code == 200
+    assert staff.get(private_path(design.text_font)).status_code == GRANTED
 
 
 # --- a text that cannot fit the product at all ------------------------------------------------------

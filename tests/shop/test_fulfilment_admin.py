@@ -1,7 +1,9 @@
 """The admin's "Export for print-on-demand" action (a ZIP) and the print-file download links."""
 
+import html
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -12,6 +14,7 @@ from brand_guides.admin_scoping import SHOP_OWNER_GROUP
 from personalization.fulfilment import fulfilment_files
 from tests.factories import make_brand, make_user
 from tests.fulfilment_helpers import PRINT_PX, make_export_order, order_design
+from tests.private_media import GRANTED, is_file_url, private_path
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:shop_order_changelist"
@@ -103,13 +106,22 @@ def test_order_and_line_design_pages_link_the_print_files(root_client):
     design = order_design(order)
 
     page = root_client.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
-    assert f'href="/private-media/{design.print_file.name}" download>Print PNG</a>' in page
-    pdf = f'href="/private-media/{design.print_pdf.name}" download>Print PDF</a>'
-    assert (pdf if design.print_pdf else "Print PDF: pending") in page
+    assert download_link(page, "Print PNG", design.print_file)
+    assert (
+        download_link(page, "Print PDF", design.print_pdf)
+        if design.print_pdf
+        else "Print PDF: pending" in page
+    )
 
     page = root_client.get(
         reverse("admin:personalization_linedesign_change", args=[design.pk])
     ).content.decode()
-    assert f'href="/private-media/{design.print_file.name}" download>Print PNG</a>' in page
-    # The link is served to the staff member who clicked it.
-    assert root_client.get(f"/private-media/{design.print_file.name}").status_code == 200
+    assert download_link(page, "Print PNG", design.print_file)
+    # The private-file view serves it to the staff member (on S3: a redirect to a fresh signed URL).
+    assert root_client.get(private_path(design.print_file)).status_code == GRANTED
+
+
+def download_link(page: str, label: str, field_file) -> bool:
+    """The page links the file with ``download`` (its storage URL: /private-media/ or signed S3)."""
+    hrefs = re.findall(rf'href="([^"]+)" download>{label}</a>', page)
+    return any(is_file_url(html.unescape(href), field_file) for href in hrefs)
