@@ -114,7 +114,7 @@ class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "slug", "description", "style_keywords", "banned_terms")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("owners",)
-    readonly_fields = ("logo_preview", "created_at", "updated_at")
+    readonly_fields = ("logo_preview", "revision", "created_at", "updated_at")
     inlines = [PaletteColorInline, TypographyInline, ProtectedNameInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "owners")}),
@@ -138,7 +138,7 @@ class BrandAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         ),
         ("Model", {"fields": ("model_preset",)}),
         ("LoRA", {"fields": ("lora_weights", "lora_scale"), "classes": ("collapse",)}),
-        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+        ("Revision", {"fields": ("revision", "created_at", "updated_at")}),
     )
 
     def get_queryset(self, request):

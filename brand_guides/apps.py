@@ -14,6 +14,9 @@ class BrandGuidesConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(sync_shop_owner_group, dispatch_uid="brand_guides.sync_shop_owner_group")
+        from . import signals
+
+        signals.connect()  # Brand.revision (brand_guides.services.brand_revise)
 
 
 class BrandScopedAdminConfig(admin_apps.AdminConfig):

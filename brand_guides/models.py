@@ -94,6 +94,16 @@ class Brand(models.Model):
         "default preset). A product may choose its own.",
     )
 
+    # Bumped by brand_guides.services.brand_revise (the only writer) whenever something that decides
+    # a design changes (services.DESIGN_FIELDS, the palette, fonts and protected names); part of the
+    # result cache's key, so an edited guide is never answered with a design made under the old one.
+    revision = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Goes up whenever something that decides a design changes (palette, logo, LoRA, "
+        "fonts, lists, model preset...): designs made under an earlier revision are not reused.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,6 +122,22 @@ class Brand(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """An update never writes ``revision``: only ``services.brand_revise`` does, with one
+        ``UPDATE ... SET revision = revision + 1``, so a brand loaded before someone else's bump
+        cannot write its older number back."""
+        if not self._state.adding and not kwargs.get("force_insert"):
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None:
+                deferred = self.get_deferred_fields()  # as Django does: only the loaded fields
+                update_fields = [
+                    f.attname
+                    for f in self._meta.concrete_fields
+                    if not f.primary_key and f.attname not in deferred
+                ]
+            kwargs["update_fields"] = [name for name in update_fields if name != "revision"]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()

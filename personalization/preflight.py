@@ -272,6 +272,7 @@ def _cache_key(image: GenerationImage, text: TextLayer | None, info, settings: t
         image.image.name,
         str(brand.pk),
         brand.updated_at.isoformat() if brand.updated_at else "",
+        brand.revision,  # its palette, font and protected-name rows too (brand_guides.services)
         req.reference_fit,
         req.transparent_background,
         info.print_area.as_dict(),
@@ -286,8 +287,8 @@ def image_preflight(image: GenerationImage, *, text: TextLayer | None = None) ->
     """The preflight of a stored variation as this request prints it (its product's print area, its
     fit and background, the brand's logo and low-resolution choice, and ``text`` when given).
 
-    Cached per image, brand version, text layer, print area and print settings: an API list asks
-    for every image, and composing the artwork reads the design and the brand's logo."""
+    Cached per image, brand version and revision, text layer, print area and print settings: an API
+    list asks for every image, and composing the artwork reads the design and the brand's logo."""
     from django.core.cache import cache
 
     from .conditioning import artwork_spec_for

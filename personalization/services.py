@@ -295,13 +295,16 @@ def generation_request_create(
         req.error_code = refusals[0].code
         req.error_message = " ".join(dict.fromkeys(v.message for v in refusals))
         req.finished_at = timezone.now()
-    # What else decides the stored pictures: the mockup's product, colour and material, the brand,
-    # and a transparent background's cut-out (its prompt differs too, except when no enrichment fits).
+    # What else decides the stored pictures: the mockup's product, colour and material, the brand
+    # and its guide's revision (brand_guides.services.DESIGN_FIELDS: an edited guide never gets a
+    # design made under the old one), and a transparent background's cut-out (its prompt differs
+    # too, except when no enrichment fits).
     req.cache_key = recipe.cache_key(
         str(req.product_id),
         req.base_color_hex.lower(),
         str(req.material_id),
         str(req.brand_id),
+        f"brand-rev:{brand.revision}",
         *(["transparent_background"] if req.transparent_background else []),
     )
 

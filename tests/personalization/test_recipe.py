@@ -359,7 +359,11 @@ def test_the_brands_preset_decides_the_rows_recipe():
         req.optimized_prompt,
     )
     assert req.cache_key == made.cache_key(
-        str(product.pk), req.base_color_hex.lower(), str(req.material_id), str(req.brand_id)
+        str(product.pk),
+        req.base_color_hex.lower(),
+        str(req.material_id),
+        str(req.brand_id),
+        f"brand-rev:{req.brand.revision}",
     )
 
 
