@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from . import model_presets
 from .fonts import FontError, FontFacts, inspect_font, read_bytes, validate_font_file
-from .storage import font_upload_to, get_brand_private_storage
+from .storage import UniqueUploadTo, font_upload_to, get_brand_private_storage
 from .uploads import AllowedImageField
 from .validators import hex_color_validator, split_terms, validate_keyword_text, validate_lora_file
 
@@ -69,7 +69,9 @@ class Brand(models.Model):
         default=False, help_text="Gently shift generated colours toward the palette."
     )
 
-    logo = AllowedImageField(upload_to="brands/logos/", blank=True, help_text="PNG, JPEG or WebP.")
+    logo = AllowedImageField(
+        upload_to=UniqueUploadTo("brands/logos/"), max_length=255, blank=True, help_text="PNG, JPEG or WebP."
+    )
     logo_anchor = models.CharField(max_length=16, choices=LogoAnchor.choices, default=LogoAnchor.BOTTOM_RIGHT)
     logo_max_share = models.FloatField(
         default=0.2,
@@ -79,7 +81,8 @@ class Brand(models.Model):
     logo_clear_space_mm = models.FloatField(default=5.0, validators=[MinValueValidator(0)])
 
     lora_weights = models.FileField(
-        upload_to="brands/lora/",
+        upload_to=UniqueUploadTo("brands/lora/"),
+        max_length=255,
         blank=True,
         validators=[validate_lora_file],
         help_text="Optional LoRA (.safetensors) applied to this brand's designs.",

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.deconstruct import deconstructible
 from django.utils.functional import LazyObject, empty
 
 DEFAULT_ALIAS = "personalization_private"
@@ -25,6 +26,23 @@ class BrandPrivateStorage(LazyObject):
 
 
 brand_private_storage = BrandPrivateStorage()
+
+
+@deconstructible
+class UniqueUploadTo:
+    """``<prefix><random>/<file name>``: every upload gets a folder of its own. Storages that
+    overwrite a name that exists (S3 with django-storages' default ``file_overwrite``, the private
+    storage) would otherwise let two brands' "logo.png" replace each other, and a replaced file
+    would keep its name, so nothing could tell that the brand's logo changed (its revision)."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def __call__(self, instance, filename: str) -> str:
+        return f"{self.prefix}{secrets.token_hex(8)}/{posixpath.basename(filename)}"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, UniqueUploadTo) and other.prefix == self.prefix
 
 
 def font_upload_to(instance, filename: str) -> str:
