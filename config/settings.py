@@ -211,6 +211,17 @@ Q_CLUSTER["ALT_CLUSTERS"] = {
     }
 }
 
+# --- Email: the console in development (the default), SMTP in production ----------------------
+# EMAIL_URL: smtp+tls://user:password@smtp.example.com:587 (django-environ's email_url; also smtp://,
+# smtp+ssl://, consolemail://, filemail://, memorymail://, dummymail://). Customer emails are sent by
+# the "web" cluster's worker (`python manage.py qcluster`), never inside a request.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Personalized Shop <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# The shop's public address (scheme and host, no trailing slash): the links in customer emails.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+
 # --- DRF ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -296,6 +307,10 @@ PERSONALIZATION = {
     "TEXT_CHECK": env.bool("PERSONALIZATION_TEXT_CHECK", default=True),
     "SAFETY_THRESHOLD": env.float("PERSONALIZATION_SAFETY_THRESHOLD", default=0.5),
     "SAFETY_NUDITY_MODEL": env("PERSONALIZATION_SAFETY_NUDITY_MODEL", default=""),
+    # Customer emails: "your design is ready" only for requests that took longer than this many
+    # seconds from submit to finish (0: never); links in emails start with SITE_URL.
+    "READY_EMAIL_AFTER_SECONDS": env.int("PERSONALIZATION_READY_EMAIL_AFTER_SECONDS", default=60),
+    "SITE_URL": SITE_URL,
 }
 
 # --- Security (production values unless DEBUG) --------------------------------------------------

@@ -21,7 +21,7 @@ from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
 from . import review, selectors, services
-from .models import GenerationImage, GenerationRequest, LineDesign, UsageCounter
+from .models import EmailNotification, GenerationImage, GenerationRequest, LineDesign, UsageCounter
 
 Status = GenerationRequest.Status
 ReviewState = GenerationRequest.ReviewState
@@ -546,3 +546,14 @@ class UsageCounterAdmin(SuperuserOnlyAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(EmailNotification)
+class EmailNotificationAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Customer emails (personalization.emails), one row each: whether and when it went out, how many
+    tries, the last error. Written by the email task only."""
+
+    list_display = ("kind", "key", "to", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("kind", "status")
+    search_fields = ("key", "to")
+    date_hierarchy = "created_at"

@@ -97,6 +97,20 @@ DEFAULTS: dict[str, Any] = {
     # StableDiffusionUpscalePipeline (e.g. stabilityai/stable-diffusion-x4-upscaler), run in the worker.
     "PRINT_UPSCALER": "",
     "PRINT_UPSCALER_STEPS": 20,
+    # Customer emails (personalization.emails), sent by a django-q2 task after the commit, never
+    # inside a request. EMAIL_CLUSTER: the cluster that runs them (None: the host's default cluster,
+    # settings.Q_CLUSTER["name"]; never the GPU cluster). A failed send is tried again after
+    # EMAIL_RETRY_SECONDS x 2^(attempt - 1), up to EMAIL_MAX_ATTEMPTS tries.
+    "EMAIL_CLUSTER": None,
+    "EMAIL_MAX_ATTEMPTS": 5,
+    "EMAIL_RETRY_SECONDS": 60,
+    # "Your design is ready": only for a request that took longer than this many seconds from submit
+    # to finish, to a customer with an account and an email address (None or 0: never).
+    "READY_EMAIL_AFTER_SECONDS": 60,
+    # The shop's public address ("https://shop.example.com"): links in emails. "": no links.
+    "SITE_URL": "",
+    # The longest side, in pixels, of a design thumbnail inside an email (inline PNG).
+    "EMAIL_THUMBNAIL_SIZE": 240,
 }
 
 

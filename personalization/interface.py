@@ -8,7 +8,9 @@ What a host does with the plugin, in one place:
 - let customers submit, cancel and list designs (the studio does it for them; hosts rarely need to);
 - freeze a chosen design onto a placed order line (``freeze_design``), refusing designs that may
   not be ordered (``order_refusal``);
-- render the studio inside its own pages by overriding ``personalization/base.html``.
+- render the studio inside its own pages by overriding ``personalization/base.html``;
+- email its customers once, after the commit, from a worker (``queue_email`` with a builder that
+  returns an ``Email``; design thumbnails as ``InlineImage`` from ``email_thumbnail``).
 
 Names that are classes or models are loaded on first use (PEP 562), so importing this module from a
 host's ``models.py`` loads nothing else. docs/PLUGIN.md has a complete minimal host.
@@ -175,6 +177,36 @@ def fulfilment_files(design: LineDesign) -> list:
     return files(design)
 
 
+# --- customer emails ------------------------------------------------------------------------------
+
+
+def queue_email(*, kind: str, key, builder: str) -> bool:
+    """Send a customer email once, after the caller's transaction commits, from the worker of the
+    default django-q2 cluster (never inside the request). ``(kind, key)`` identifies it (a second call
+    does nothing; a rollback drops it); ``builder`` is the dotted path of ``builder(key: str) -> Email |
+    None`` that makes it when the task runs (None: nothing to send). A failed send is retried; a queue
+    that cannot be reached is logged, never raised. Returns whether it was recorded now."""
+    from .emails import email_queue
+
+    return email_queue(kind=kind, key=key, builder=builder)
+
+
+def email_thumbnail(file_field, *, size: int | None = None) -> bytes | None:
+    """Small PNG bytes of a stored picture (e.g. ``LineDesign.mockup``, a private file) to put inside
+    an email as an ``InlineImage``: no private URL leaves the shop. None when there is no picture."""
+    from .emails import thumbnail_png
+
+    return thumbnail_png(file_field, size=size)
+
+
+def absolute_url(path: str) -> str:
+    """``path`` on the shop's public address (``PERSONALIZATION["SITE_URL"]``), for links in emails;
+    "" when it is not set."""
+    from .emails import absolute_url as url
+
+    return url(path)
+
+
 # --- visitors ---------------------------------------------------------------------------------
 
 
@@ -303,6 +335,9 @@ _LAZY = {
     # the text-layer object of the API (a host's order line takes it as "text_layer")
     "TextLayerSerializer": "personalization.api.text",
     "TextLayerOutputSerializer": "personalization.api.text",
+    # customer emails: what a host's email builder returns (queue_email)
+    "Email": "personalization.emails",
+    "InlineImage": "personalization.emails",
     # the view of customer files (local private storage): a host routes /private-media/<path:name> to it
     "private_file": "personalization.files",
 }
@@ -325,6 +360,9 @@ __all__ = [
     "STUDIO_URLS",
     "BaseColor",
     "HostAdapter",
+    "absolute_url",
+    "email_thumbnail",
+    "queue_email",
     "PrintArea",
     "ProductInfo",
     "can_manage_brand",

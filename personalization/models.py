@@ -451,3 +451,38 @@ class UsageCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class EmailNotification(models.Model):
+    """One customer email, sent at most once: (kind, key) is unique, and the sending task claims the
+    row (pending/failed -> sending) with a conditional UPDATE before it sends. ``builder`` is the
+    dotted path of the function that makes the message from ``key`` when the task runs (the host's
+    for its own emails, e.g. the order confirmation)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (will be retried)"
+        GAVE_UP = "gave_up", "Failed (gave up)"
+        SKIPPED = "skipped", "Nothing to send"
+
+    kind = models.CharField(max_length=40)
+    key = models.CharField(
+        max_length=100, help_text="What the email is about: an order number, a request id."
+    )
+    builder = models.CharField(max_length=200)
+    to = models.EmailField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="email_notification_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: {self.get_status_display()}"

@@ -9,10 +9,14 @@ the images) or reject (the request ends ``rejected`` with the reason).
                                \\--reject---> rejected (status rejected, code review_rejected)
 """
 
+import logging
+
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import GenerationRequest
+
+logger = logging.getLogger(__name__)
 
 ReviewState = GenerationRequest.ReviewState
 Status = GenerationRequest.Status
@@ -82,6 +86,7 @@ def generation_review_approve(*, generation: GenerationRequest) -> GenerationReq
             picture.load()
         store_checked_preview(generation, picture, size=conf.PREVIEW_SIZE)
         generation.refresh_from_db()
+    _tell_customer(generation)
     return generation
 
 
@@ -98,4 +103,16 @@ def generation_review_reject(*, generation: GenerationRequest, reason: str) -> G
     generation.refresh_from_db()
     if not updated:
         raise ReviewNotPending("This design is not waiting for review.")
+    _tell_customer(generation)
     return generation
+
+
+def _tell_customer(generation: GenerationRequest) -> None:
+    """The review outcome by email (queued after the commit; a failure to record it is only logged:
+    the decision stands)."""
+    from .emails import review_outcome_queue
+
+    try:
+        review_outcome_queue(generation=generation)
+    except Exception:
+        logger.exception("request %s: the review outcome email could not be recorded", generation.pk)

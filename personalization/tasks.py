@@ -1,4 +1,5 @@
-"""django-q2 task entry points: thin wrappers, routed to the "gpu" cluster by personalization.queue."""
+"""django-q2 task entry points: thin wrappers. Generations and print files are routed to the "gpu"
+cluster by personalization.queue; emails to the host's default cluster by personalization.emails."""
 
 
 def generation_run(request_id: str) -> str:
@@ -18,3 +19,10 @@ def print_file_render(design_id: int) -> str:
 
     design = line_design_render_print_file(design_id=design_id)
     return design.print_file.name
+
+
+def email_send(kind: str, key: str) -> str:
+    """A customer email, at most once (personalization.emails); runs on the default cluster."""
+    from .emails import email_deliver
+
+    return email_deliver(kind=kind, key=key)

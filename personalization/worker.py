@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from PIL import Image
 
-from . import lifecycle, postprocess, presets, review, safety
+from . import emails, lifecycle, postprocess, presets, review, safety
 from .conf import conf
 from .engine.options import check_size
 from .models import GenerationRequest
@@ -622,5 +622,11 @@ def finish_request(
     visible = GenerationRequest.objects.filter(review.images_visible_q(), pk=req.pk).exists()
     if visible and kept:  # a held design keeps its blurred preview
         postprocess.store_checked_preview(req, kept[0].image, size=conf.PREVIEW_SIZE)
-    lifecycle.generation_succeed(request_id=req.pk, worker=worker)
+    if lifecycle.generation_succeed(request_id=req.pk, worker=worker):
+        # "Your design is ready" when the customer waited long (queued after the commit, sent by the
+        # default cluster: the GPU worker never waits for a mail server). Never fails the design.
+        try:
+            emails.design_ready_queue(request_id=req.pk)
+        except Exception:
+            logger.exception("request %s: the design-ready email could not be recorded", req.pk)
     return "succeeded"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: migrate, build the demo model if needed, seed the catalogue, then start the web
-# server and the GPU worker together. Ctrl-C stops both.
+# server, the GPU worker and the default cluster's worker (emails) together. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -24,11 +24,14 @@ cleanup() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  echo "Stopped the web server and the GPU worker."
+  echo "Stopped the web server, the GPU worker and the email worker."
 }
 trap cleanup INT TERM EXIT
 
 $PY manage.py run_gpu_worker &
+pids+=($!)
+# The default ("web") cluster: small jobs such as customer emails (printed here: EMAIL_URL=consolemail://).
+$PY manage.py qcluster &
 pids+=($!)
 $PY manage.py runserver "127.0.0.1:${PORT}" &
 pids+=($!)

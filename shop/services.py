@@ -11,9 +11,11 @@ from personalization.interface import (
     freeze_design,
     order_refusal,
     preflight_refusal_for,
+    queue_email,
     validate_text_layer,
 )
 
+from .emails import ORDER_CONFIRMATION
 from .models import BaseColor, Cart, CartLine, Order, OrderLine, Product
 
 
@@ -201,6 +203,9 @@ def order_place(
                 if line.design is not None:
                     _freeze(order_line=order_line, line=line)
             locked.lines.all().delete()
+            # The confirmation is recorded with the order and queued after the commit: the checkout
+            # never waits for (or fails because of) a mail server; a rollback sends nothing.
+            queue_email(kind=ORDER_CONFIRMATION, key=order.number, builder="shop.emails.order_confirmation")
     except IntegrityError:
         # A concurrent submit of the same checkout won the race.
         existing = Order.objects.filter(checkout_token=checkout_token).first()

@@ -59,8 +59,23 @@ def objects(superuser):
     make_order(product, design=design)
     make_idempotency_key(superuser)
     _usage_counter()
+    _email_notification()
     _third_party_rows(superuser)
     return {"product": product, "generation": done, "design": design}
+
+
+def _email_notification() -> None:
+    from personalization.models import EmailNotification
+
+    EmailNotification.objects.create(
+        kind="order_confirmation",
+        key="PZ1234ABCD",
+        builder="shop.emails.order_confirmation",
+        to="ada@example.com",
+        status=EmailNotification.Status.FAILED,
+        attempts=1,
+        last_error="SMTPException: 421 the mail server is not answering",
+    )
 
 
 def _usage_counter() -> None:
