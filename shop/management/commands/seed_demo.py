@@ -589,11 +589,23 @@ def _png(image: Image.Image) -> bytes:
 
 
 def _store(field, name: str, data: bytes) -> None:
-    """Save under a fixed name, replacing the previous file (no random suffixes on re-runs)."""
+    """Store ``data`` in ``field``: a re-run that finds the same bytes already stored keeps that file
+    (and its name: brand logos get a folder of their own per upload); different bytes replace it,
+    and the previous file is deleted (no orphans, no random suffixes on re-runs)."""
+    previous = field.name
+    if previous:
+        try:
+            with field.storage.open(previous, "rb") as fh:
+                if fh.read() == data:
+                    return
+        except OSError:  # gone from the storage: stored again below
+            pass
     target = field.field.generate_filename(field.instance, name)
     if field.storage.exists(target):
         field.storage.delete(target)
     field.save(name, ContentFile(data), save=False)
+    if previous and previous != field.name and field.storage.exists(previous):
+        field.storage.delete(previous)
 
 
 def _font(size: int):
