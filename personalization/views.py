@@ -59,15 +59,18 @@ def _owner(request) -> dict:
     return {"customer": request.user, "session_key": visitor_key(request), "client_ip": client_ip(request)}
 
 
-def _submit_throttled(request) -> int | None:
-    """Take one unit of the submit limits the API has too (its rates; per account or visitor, and
-    per client address): None when allowed, else the seconds to wait."""
+def _throttled(request, which) -> int | None:
+    """Take one unit of ``which(user=, visitor=, address=)``'s limits (the API counts the same
+    windows): None when allowed, else the seconds to wait."""
     outcome = limits.take_all(
-        limits=limits.generation_submit_limits(
-            user=request.user, visitor=visitor_key(request), address=client_ip(request)
-        )
+        limits=which(user=request.user, visitor=visitor_key(request), address=client_ip(request))
     )
     return None if outcome.allowed else outcome.retry_after
+
+
+def _submit_throttled(request) -> int | None:
+    """The submit limits: per account or visitor, and per client address."""
+    return _throttled(request, limits.generation_submit_limits)
 
 
 def _throttled_response(request, retry_after: int) -> HttpResponse:
@@ -301,19 +304,11 @@ def image_preview(request, pk):
     while they type): the mockup with the text and its print check; 422 with each message beside
     its field (swapped out of band; an empty one clears it) when the text cannot be printed."""
     image = _own_image(request, pk)
-    outcome = limits.take_all(
-        limits=limits.design_preview_limits(
-            user=request.user, visitor=visitor_key(request), address=client_ip(request)
-        )
-    )
-    if not outcome.allowed:
+    if (retry_after := _throttled(request, limits.design_preview_limits)) is not None:
         response = render(
-            request,
-            "personalization/_text_preview_throttled.html",
-            {"retry_after": outcome.retry_after},
-            status=429,
+            request, "personalization/_text_preview_throttled.html", {"retry_after": retry_after}, status=429
         )
-        response["Retry-After"] = str(outcome.retry_after)
+        response["Retry-After"] = str(retry_after)
         return response
     errors: dict[str, list[str]] = {}
     preview = None

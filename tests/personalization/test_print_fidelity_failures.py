@@ -1,8 +1,6 @@
 """Print fidelity under odd states and inputs: nothing answers a 500, private
 files that must stay private, and text that must print as the customer approved it."""
 
-import uuid
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -18,6 +16,7 @@ from personalization.specs import PrintAreaSpec
 from personalization.text_layers import text_layer_from
 from tests.factories import make_user, png
 from tests.private_media import GRANTED, private_path
+from tests.shop_helpers import checkout_data
 from tests.text_layer_helpers import LATO, brand_with_fonts, finished_design, mug
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
@@ -60,15 +59,7 @@ def test_checkout_of_a_design_whose_brand_logo_is_missing_freezes_it_without_a_l
     )
     response = me.post(
         reverse("shop:checkout"),
-        {
-            "full_name": "Ada Lovelace",
-            "email": "ada@example.com",
-            "address_line1": "12 St James's Square",
-            "city": "London",
-            "postcode": "SW1Y 4JH",
-            "country": "GB",
-            "checkout_token": str(uuid.uuid4()),
-        },
+        checkout_data(),
     )
     assert response.status_code == 302
     design = LineDesign.objects.get()
@@ -123,15 +114,7 @@ def test_the_frozen_font_of_an_order_line_is_not_served_to_the_customer(me):
     )
     me.post(
         reverse("shop:checkout"),
-        {
-            "full_name": "Ada Lovelace",
-            "email": "ada@example.com",
-            "address_line1": "12 St James's Square",
-            "city": "London",
-            "postcode": "SW1Y 4JH",
-            "country": "GB",
-            "checkout_token": str(uuid.uuid4()),
-        },
+        checkout_data(),
     )
     design = LineDesign.objects.get()
     assert design.text_font

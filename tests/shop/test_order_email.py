@@ -30,6 +30,7 @@ from tests.email_helpers import (
     run_task,
 )
 from tests.factories import make_product, png, visitor
+from tests.shop_helpers import checkout_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 FAILING = f"{FailingBackend.__module__}.{FailingBackend.__name__}"
@@ -61,21 +62,6 @@ def design(product, *, color=(0, 0, 200)) -> GenerationImage:
     image.mockup.save("mockup.png", ContentFile(png(color=color)), save=False)
     image.save()
     return image
-
-
-def checkout_data(**overrides):
-    data = {
-        "full_name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "address_line1": "12 St James's Square",
-        "address_line2": "",
-        "city": "London",
-        "postcode": "SW1Y 4JH",
-        "country": "gb",
-        "checkout_token": str(uuid.uuid4()),
-    }
-    data.update(overrides)
-    return data
 
 
 def fill_cart(client, product):

@@ -3,7 +3,6 @@ at checkout (composition, logo, font, preflight, a mockup with the text), and is
 no longer passes; a design the brand will not print at its resolution is refused too."""
 
 import io
-import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,6 +17,7 @@ from personalization.postprocess import render_mockup
 from shop.models import Cart, CartLine, Order
 from shop.services import cart_add, cart_get_or_create, cart_merge_into_user
 from tests.factories import make_user, png
+from tests.shop_helpers import checkout_data
 from tests.text_layer_helpers import FREDOKA_ONE, brand_with_fonts, finished_design, mug
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
@@ -39,16 +39,7 @@ def add(client, image, **fields):
 
 
 def checkout(client):
-    data = {
-        "full_name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "address_line1": "12 St James's Square",
-        "city": "London",
-        "postcode": "SW1Y 4JH",
-        "country": "GB",
-        "checkout_token": str(uuid.uuid4()),
-    }
-    return client.post(reverse("shop:checkout"), data)
+    return client.post(reverse("shop:checkout"), checkout_data())
 
 
 def opened(field) -> Image.Image:

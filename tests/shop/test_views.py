@@ -13,6 +13,7 @@ from personalization.models import GenerationImage, GenerationRequest, LineDesig
 from personalization.services import generation_request_create
 from shop.models import Cart, CartLine, Order
 from tests.factories import make_category, make_product, make_user, png, visitor
+from tests.shop_helpers import checkout_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
@@ -32,21 +33,6 @@ def design(product, *, key="visitor-me", color="White") -> GenerationImage:
     image.mockup.save("mockup.png", ContentFile(png(color=(0, 0, 200))), save=False)
     image.save()
     return image
-
-
-def checkout_data(**overrides):
-    data = {
-        "full_name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "address_line1": "12 St James's Square",
-        "address_line2": "",
-        "city": "London",
-        "postcode": "SW1Y 4JH",
-        "country": "gb",
-        "checkout_token": str(uuid.uuid4()),
-    }
-    data.update(overrides)
-    return data
 
 
 # --- catalogue and product ---------------------------------------------------------------------
