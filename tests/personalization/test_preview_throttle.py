@@ -5,14 +5,16 @@ be able to keep the web tier's CPUs busy. Over the limit: 429 with Retry-After, 
 import pytest
 from django.urls import reverse
 
+from tests.personalization.limits_clock import start_at_window_edge
 from tests.text_layer_helpers import brand_with_fonts, finished_design, mug
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
 
 @pytest.fixture
-def two_a_minute(settings):
+def two_a_minute(settings, monkeypatch):
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DESIGN_PREVIEW_RATE": "2/min"}
+    start_at_window_edge(monkeypatch)  # the windows are aligned to the clock: all in one minute
 
 
 def studio_preview(client, image, text="Ada"):

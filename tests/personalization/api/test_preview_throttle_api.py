@@ -3,14 +3,16 @@
 
 import pytest
 
+from tests.personalization.limits_clock import start_at_window_edge
 from tests.text_layer_helpers import brand_with_fonts, finished_design, mug
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
 
 @pytest.fixture
-def two_a_minute(settings):
+def two_a_minute(settings, monkeypatch):
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DESIGN_PREVIEW_RATE": "2/min"}
+    start_at_window_edge(monkeypatch)  # the windows are aligned to the clock: all in one minute
 
 
 def test_the_api_preview_shares_the_limit_per_account(api, user, two_a_minute):
