@@ -310,3 +310,53 @@ def review_outcome_queue(*, generation) -> bool:
         "review_approved" if generation.review_state == generation.ReviewState.APPROVED else "review_rejected"
     )
     return email_queue(kind=kind, key=generation.pk, builder=f"{__name__}.build_{kind}")
+
+
+# --- the shop's approval of an ordered design -------------------------------------------------------
+
+
+def _line_design(key: str):
+    from .models import LineDesign
+
+    return LineDesign.objects.filter(pk=key).first()
+
+
+def _line_email(key: str, *, kind: str, subject: str) -> Email | None:
+    from .hosts import host
+
+    design = _line_design(key)
+    if design is None:
+        return None
+    contact = host().order_line_contact(design.order_line)
+    if not contact.email:
+        return None
+    data = thumbnail_png(design.mockup) or thumbnail_png(design.image)
+    images = [InlineImage(cid=f"line-{design.pk}@design", data=data)] if data else []
+    url = contact.order_url
+    if url and url.startswith("/"):
+        url = absolute_url(url)
+    return Email(
+        to=contact.email,
+        subject=subject,
+        template=f"personalization/email/{kind}",
+        context={"design": design, "contact": contact, "order_url": url},
+        images=images,
+    )
+
+
+def build_line_approved(key: str) -> Email | None:
+    return _line_email(key, kind="line_approved", subject="Your design was approved for printing")
+
+
+def build_line_rejected(key: str) -> Email | None:
+    return _line_email(key, kind="line_rejected", subject="The shop could not print your design")
+
+
+def line_review_outcome_queue(*, design) -> bool:
+    """After the shop approved or rejected an ordered design: tell the customer (one email per outcome).
+    Approvals by the automatic policy at checkout send nothing (the order confirmation covers them)."""
+    approved = design.review_state == design.ReviewState.APPROVED
+    if not approved and design.review_state != design.ReviewState.REJECTED:
+        return False
+    kind = "line_approved" if approved else "line_rejected"
+    return email_queue(kind=kind, key=design.pk, builder=f"{__name__}.build_{kind}")

@@ -39,6 +39,9 @@ MM_PER_INCH = 25.4
 PLACEMENT = "front"
 READY = "ready"
 PENDING = "print_file_pending"
+# A line the shop has not approved (personalization.approval): no file URL is given out.
+PENDING_REVIEW = "pending_review"
+REJECTED = "rejected"
 
 # How each category is usually printed on demand (a partner may offer others).
 CATEGORY_TECHNIQUES = {
@@ -173,11 +176,15 @@ def line_fulfilment(
     ``variant`` is the host's description of the product variant (sku, product, product_type,
     color, color_hex); ``category_slug`` picks the print technique with the product type;
     ``url_for(field_file)`` gives the URL (or path) of a stored file. Same design, same document."""
+    from .approval import ReviewState, fulfilment_refusal
+
     area = design.print_area or {}
     width_mm, height_mm = float(area.get("width_mm", 0)), float(area.get("height_mm", 0))
     dpi = int(area.get("dpi", 300))
     margin_mm = float(area.get("safe_margin_mm", 0))
-    png_size = _png_size(design.print_file)
+    refusal = fulfilment_refusal(design)
+    # Nothing of an unapproved line goes to a printer: no print file, no URL.
+    png_size = None if refusal else _png_size(design.print_file)
     ready = png_size is not None
     bleed = _bleed_mm(width_mm, dpi, png_size)
     full_w, full_h = width_mm + 2 * bleed, height_mm + 2 * bleed
@@ -227,10 +234,14 @@ def line_fulfilment(
         },
         {
             "type": "mockup",
-            "status": READY if design.mockup else "pending",
-            "url": url_for(design.mockup) if design.mockup else None,
+            "status": READY if design.mockup and not refusal else "pending",
+            "url": url_for(design.mockup) if design.mockup and not refusal else None,
         },
     ]
+    if refusal:
+        status = REJECTED if design.review_state == ReviewState.REJECTED else PENDING_REVIEW
+    else:
+        status = READY if ready else PENDING
     product_type = variant.get("product_type", "")
     return {
         "external_id": line_external_id(design),
@@ -253,12 +264,21 @@ def line_fulfilment(
         "recipe": design.recipe,
         "preflight": design.preflight,
         "print_warnings": design.print_warnings,
-        "status": READY if ready else PENDING,
+        "review": {
+            "state": design.review_state,
+            "reason": design.review_reason,
+            "reviewed_at": design.reviewed_at.isoformat() if design.reviewed_at else None,
+        },
+        "status": status,
     }
 
 
 def fulfilment_files(design: LineDesign) -> list[tuple[str, FieldFile]]:
     """The line's files a printer takes, as (file name, stored file): the print PNG and PDF and the
-    mockup, those that exist."""
+    mockup, those that exist; none before the shop has approved the design."""
+    from .approval import fulfilment_refusal
+
+    if fulfilment_refusal(design):
+        return []
     named = (("print.png", design.print_file), ("print.pdf", design.print_pdf), ("mockup.png", design.mockup))
     return [(name, field) for name, field in named if field]

@@ -100,6 +100,16 @@ class ProductInfo:
         return next((c for c in self.base_colors if c.name.casefold() == wanted), None)
 
 
+@dataclass(frozen=True)
+class OrderLineContact:
+    """What the plugin may know of a placed order line's order (``HostAdapter.order_line_contact``)."""
+
+    email: str = ""
+    order_number: str = ""
+    order_url: str = ""
+    product_name: str = ""
+
+
 class HostAdapter(ABC):
     """The interface a host implements. Subclass it and name the subclass in
     ``PERSONALIZATION["HOST_ADAPTER"]``. Every method is called with the host's own objects;
@@ -144,6 +154,13 @@ class HostAdapter(ABC):
         """``{"customer": user or None, "session_key": str}`` of a placed order line (used when no
         generation is at hand). The default reads nothing and returns no owner."""
         return {"customer": None, "session_key": ""}
+
+    def order_line_contact(self, order_line) -> "OrderLineContact":
+        """Whom to tell about a placed order line's design (the review outcome email) and where its
+        order is: the order's email address, number, URL (a path or absolute) and the product's
+        name. The default: the email of ``order_line_owner``'s customer, nothing else."""
+        customer = self.order_line_owner(order_line).get("customer")
+        return OrderLineContact(email=(getattr(customer, "email", "") or "").strip())
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .hosts import BaseColor, HostAdapter, PrintArea, ProductInfo
+from .hosts import BaseColor, HostAdapter, OrderLineContact, PrintArea, ProductInfo
 from .presets import CHOICES as PRESET_CHOICES
 
 if TYPE_CHECKING:
@@ -151,6 +151,25 @@ def preset_for_product(product) -> str:
     from .selectors import preset_for_product as preset_for
 
     return preset_for(product).name
+
+
+# --- the shop's approval before printing -------------------------------------------------------
+
+
+def line_review(design: LineDesign) -> dict:
+    """A placed design's approval as its customer sees it: ``state`` (``pending_review``,
+    ``approved``, ``rejected``), ``label``, ``message``, ``reason`` (when rejected), ``reviewed_at``."""
+    from .approval import line_review as review
+
+    return review(design)
+
+
+def fulfilment_refusal(design: LineDesign) -> str:
+    """Why a placed design may not be sent to fulfilment yet ("" when it is approved): a host's export
+    skips or refuses such lines."""
+    from .approval import fulfilment_refusal as refusal
+
+    return refusal(design)
 
 
 # --- print-on-demand fulfilment -----------------------------------------------------------------
@@ -360,7 +379,10 @@ __all__ = [
     "STUDIO_URLS",
     "BaseColor",
     "HostAdapter",
+    "OrderLineContact",
     "absolute_url",
+    "fulfilment_refusal",
+    "line_review",
     "email_thumbnail",
     "queue_email",
     "PrintArea",

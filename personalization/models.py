@@ -324,6 +324,11 @@ class LineDesign(models.Model):
     """A frozen copy of a design on a placed order line: everything needed to re-render or print it,
     unaffected by later edits of brands, presets or products."""
 
+    class ReviewState(models.TextChoices):
+        PENDING = "pending_review", "Waiting for the shop's approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
     order_line = models.OneToOneField(ORDER_LINE_MODEL, on_delete=models.CASCADE, related_name="design")
     source_image = models.ForeignKey(
         GenerationImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="line_designs"
@@ -427,6 +432,35 @@ class LineDesign(models.Model):
     print_area = models.JSONField(
         default=dict, blank=True, help_text="The product's print area when ordered (mm, dpi, margins)."
     )
+
+    # The shop's approval before printing (personalization.approval): a brand with the manual policy
+    # holds each ordered design in the approval queue; the automatic policy approves it at checkout.
+    review_state = models.CharField(
+        max_length=16,
+        choices=ReviewState.choices,
+        default=ReviewState.PENDING,
+        db_index=True,
+        help_text="Nothing goes to fulfilment before it is approved.",
+    )
+    review_reason = models.TextField(blank=True, help_text="Why it was rejected (the customer sees it).")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    regeneration = models.ForeignKey(
+        GenerationRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="regenerated_lines",
+        help_text="The owner's regeneration in progress (its first image replaces the design).",
+    )
+    review_log = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What happened in review, oldest first: approvals, rejections, the owner's prompt "
+        "edits and regenerations ({at, by, action, ...}).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -434,6 +468,14 @@ class LineDesign(models.Model):
 
     def __str__(self) -> str:
         return f"Design for {self.order_line} (seed {self.seed})"
+
+    @property
+    def owner_prompt(self) -> str:
+        """The shop owner's last prompt edit ("" when the customer's prompt was kept)."""
+        for entry in reversed(self.review_log or []):
+            if entry.get("action") == "regenerate":
+                return entry.get("prompt", "")
+        return ""
 
 
 class UsageCounter(models.Model):

@@ -553,6 +553,7 @@ def line_design_create(*, order_line, image: GenerationImage, text_layer: Mappin
     font file as they are now, the preflight the customer saw, and the mockup drawn from them. A design
     whose preflight is blocked (too few pixels, and the brand prints nothing below its minimum) or
     that may no longer be ordered raises ValidationError({"design": message})."""
+    from .approval import initial_review
     from .conditioning import artwork_spec_for
     from .models import LineDesign
     from .postprocess import render_mockup
@@ -597,6 +598,7 @@ def line_design_create(*, order_line, image: GenerationImage, text_layer: Mappin
         print_area=_print_area_dict(request_product_info(req)),
         composition=spec.as_dict(),
         preflight=preflight,
+        **initial_review(req.brand),
     )
     # The mockup is drawn again from the frozen spec, text or not: the print job composes from that
     # spec, so the line's mockup always shows what will print (the brand logo as it is now, too).

@@ -9,9 +9,13 @@ def generation_run(request_id: str) -> str:
 
 
 def sweep() -> dict:
+    from .approval import line_regeneration_settle
     from .lifecycle import sweep_expired_leases
 
-    return sweep_expired_leases()
+    counts = sweep_expired_leases()
+    # Owners' regenerations that ended without the worker settling them (a failure, a lost worker).
+    counts["regenerations_settled"] = line_regeneration_settle()
+    return counts
 
 
 def print_file_render(design_id: int) -> str:

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from PIL import Image
 
-from . import emails, lifecycle, postprocess, presets, review, safety
+from . import approval, emails, lifecycle, postprocess, presets, review, safety
 from .conf import conf
 from .engine.options import check_size
 from .models import GenerationRequest
@@ -629,4 +629,10 @@ def finish_request(
             emails.design_ready_queue(request_id=req.pk)
         except Exception:
             logger.exception("request %s: the design-ready email could not be recorded", req.pk)
+        # An owner's regeneration of an ordered design: put the new picture in at once (the sweep
+        # settles it later when this fails).
+        try:
+            approval.line_regeneration_settle(request_id=req.pk)
+        except Exception:
+            logger.exception("request %s: the regenerated design could not be put in", req.pk)
     return "succeeded"

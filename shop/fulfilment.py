@@ -81,7 +81,7 @@ def order_fulfilment(order: Order, *, url_for: Callable) -> dict:
     return {
         "external_id": f"pz-order-{order.number}",
         "order_number": order.number,
-        "status": "ready" if all(item["status"] == "ready" for item in items) else "print_file_pending",
+        "status": _order_status(items),
         "shipping": {
             "name": order.full_name,
             "email": order.email,
@@ -94,6 +94,17 @@ def order_fulfilment(order: Order, *, url_for: Callable) -> dict:
         "items": items,
         "plain_items": plain,
     }
+
+
+def _order_status(items: list[dict]) -> str:
+    """``ready`` when every personalized line is; else the first that holds it back, in this order:
+    ``rejected`` (a line the shop rejected in review), ``pending_review`` (waiting for approval),
+    ``print_file_pending`` (the print job has not finished)."""
+    statuses = {item["status"] for item in items}
+    for status in ("rejected", "pending_review", "print_file_pending"):
+        if status in statuses:
+            return status
+    return "ready"
 
 
 def _line_folder(line: OrderLine) -> str:

@@ -6,7 +6,7 @@ Named in ``settings.PERSONALIZATION["HOST_ADAPTER"]``. The plugin never reads a 
 
 from django.db.models import prefetch_related_objects
 
-from personalization.interface import BaseColor, HostAdapter, PrintArea, ProductInfo
+from personalization.interface import BaseColor, HostAdapter, OrderLineContact, PrintArea, ProductInfo
 
 from .models import Product
 
@@ -55,3 +55,15 @@ class ShopHost(HostAdapter):
         products = list(products)
         prefetch_related_objects(products, *RELATED)
         return [self.product_info(p) for p in products]
+
+    def order_line_owner(self, order_line) -> dict:
+        return {"customer": order_line.order.user, "session_key": order_line.order.session_key}
+
+    def order_line_contact(self, order_line) -> OrderLineContact:
+        order = order_line.order
+        return OrderLineContact(
+            email=order.email,
+            order_number=order.number,
+            order_url=order.get_absolute_url(),
+            product_name=order_line.product_name,
+        )

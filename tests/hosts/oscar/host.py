@@ -27,7 +27,7 @@ from decimal import Decimal
 from django.conf import settings
 from oscar.core.loading import get_class, get_model
 
-from personalization.interface import BaseColor, HostAdapter, PrintArea, ProductInfo
+from personalization.interface import BaseColor, HostAdapter, OrderLineContact, PrintArea, ProductInfo
 
 PRODUCT_CLASS_SLUG = "personalizable"
 BRAND = "personalization_brand"
@@ -96,6 +96,15 @@ class OscarHost(HostAdapter):
 
     def order_line_owner(self, order_line) -> dict:
         return {"customer": order_line.order.user, "session_key": ""}
+
+    def order_line_contact(self, order_line) -> OrderLineContact:
+        order = order_line.order
+        return OrderLineContact(
+            email=order.email or "",
+            order_number=order.number,
+            order_url="",
+            product_name=order_line.title,
+        )
 
     @staticmethod
     def _price(product) -> tuple[Decimal | None, str]:
