@@ -310,6 +310,12 @@ PERSONALIZATION = {
     # Customer emails: "your design is ready" only for requests that took longer than this many
     # seconds from submit to finish (0: never); links in emails start with SITE_URL.
     "READY_EMAIL_AFTER_SECONDS": env.int("PERSONALIZATION_READY_EMAIL_AFTER_SECONDS", default=60),
+    # The email sweeper (a schedule on the "web" cluster): how often it runs (0: never), and when an
+    # email's task counts as lost: pending this long, or "sending" this long (above the web cluster's
+    # task timeout of 600 s, so a slow send still running is never taken again).
+    "EMAIL_SWEEP_MINUTES": env.int("PERSONALIZATION_EMAIL_SWEEP_MINUTES", default=1),
+    "EMAIL_PENDING_GRACE_SECONDS": env.int("PERSONALIZATION_EMAIL_PENDING_GRACE_SECONDS", default=120),
+    "EMAIL_SENDING_STALE_SECONDS": env.int("PERSONALIZATION_EMAIL_SENDING_STALE_SECONDS", default=900),
     "SITE_URL": SITE_URL,
 }
 

@@ -5,22 +5,26 @@ sees their brands' rows only, in lists, actions, the report and by URL. Idempote
 to no brand: superusers only."""
 
 import json
+from collections import Counter
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Prefetch, Q
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from apikit.models import IdempotencyKey
+from brand_guides.access import sees_all_brands
 from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
-from . import review, selectors, services
+from . import emails, review, selectors, services
 from .models import EmailNotification, GenerationImage, GenerationRequest, LineDesign, UsageCounter
 
 Status = GenerationRequest.Status
@@ -94,6 +98,34 @@ class ProductCategoryFilter(admin.SimpleListFilter):
         )
 
 
+class CreatedWithinFilter(admin.SimpleListFilter):
+    """When the request was submitted: today (the shop's time zone), the past 7 or 30 days."""
+
+    title = "submitted"
+    parameter_name = "created"
+    DAYS = {"7d": 7, "30d": 30}
+
+    def lookups(self, request, model_admin):
+        return (("today", "Today"), ("7d", "Past 7 days"), ("30d", "Past 30 days"))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "today":
+            midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+            return queryset.filter(created_at__gte=midnight)
+        if self.value() in self.DAYS:
+            return queryset.filter(created_at__gte=now - timedelta(days=self.DAYS[self.value()]))
+        return queryset
+
+
+def _seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.1f} s"
+    if value < 3600:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
 class RejectHeldForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
@@ -150,10 +182,14 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     owner_permissions = ("view", "change")
     list_display = (
         "short_id",
+        "image_thumbnail",
+        "mockup_thumbnail",
         "short_description",
         "product",
         "brand",
         "status_badge",
+        "brand_score",
+        "timings",
         "review_state",
         "progress_display",
         "created_at",
@@ -164,14 +200,15 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         "status",
         "review_state",
         "brand",
-        "preset",
         ProductCategoryFilter,
+        CreatedWithinFilter,
+        "preset",
         FlaggedImagesFilter,
     )
     list_select_related = ("product", "brand")
-    search_fields = ("description", "id")
+    search_fields = ("description", "optimized_prompt", "negative_prompt", "id")
     date_hierarchy = "created_at"
-    actions = ["cancel_selected", "approve_held", "reject_held"]
+    actions = ["retry_selected", "cancel_selected", "approve_held", "reject_held"]
     inlines = [GenerationImageInline]
     fieldsets = (
         (None, {"fields": ("id", "status_badge", "progress_display", "queue_info", "duration", "rating")}),
@@ -246,14 +283,58 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
         """Approving or rejecting held designs: the change permission, like cancelling."""
         return self.has_cancel_permission(request)
 
+    def has_retry_permission(self, request) -> bool:
+        """Retrying goes through the service too: the change permission, like cancelling."""
+        return self.has_cancel_permission(request)
+
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
 
     def get_queryset(self, request):
         # Ordered explicitly: a grouped queryset drops the model's default ordering (autocomplete pages).
+        # The images of a whole page in one query (the thumbnail columns read the first one).
         return (
-            super().get_queryset(request).annotate(_image_count=Count("images")).order_by("-created_at", "pk")
+            super()
+            .get_queryset(request)
+            .annotate(_image_count=Count("images"), _brand_score=Max("images__brand_consistency"))
+            .prefetch_related(Prefetch("images", queryset=GenerationImage.objects.order_by("index")))
+            .order_by("-created_at", "pk")
         )
+
+    @staticmethod
+    def _first_image(obj: GenerationRequest) -> GenerationImage | None:
+        images = obj.images.all()  # prefetched, by index
+        return images[0] if images else None
+
+    @admin.display(description="Image")
+    def image_thumbnail(self, obj: GenerationRequest) -> str:
+        first = self._first_image(obj)
+        return thumbnail(first.image, size=48) if first is not None else "-"
+
+    @admin.display(description="Mockup")
+    def mockup_thumbnail(self, obj: GenerationRequest) -> str:
+        first = self._first_image(obj)
+        return thumbnail(first.mockup, size=48) if first is not None else "-"
+
+    @admin.display(description="Brand score (best image, 0-100)", ordering="_brand_score")
+    def brand_score(self, obj: GenerationRequest) -> str:
+        score = getattr(obj, "_brand_score", None)
+        return "-" if score is None else f"{score:.0f}"
+
+    @admin.display(description="Timings (queue wait · generation)")
+    def timings(self, obj: GenerationRequest) -> str:
+        """Queue wait = started - submitted (so far, while queued); generation = finished - started.
+        A request answered from an identical earlier one's images says "cache"."""
+        if obj.cache_source_id is not None:
+            return "cache"
+        if obj.started_at is None:
+            if obj.status == Status.QUEUED:
+                return f"waiting {_seconds((timezone.now() - obj.created_at).total_seconds())}"
+            return "-"
+        wait = _seconds((obj.started_at - obj.created_at).total_seconds())
+        if obj.finished_at is None:
+            return f"{wait} · running"
+        return f"{wait} · {_seconds((obj.finished_at - obj.started_at).total_seconds())}"
 
     @admin.display(description="ID", ordering="id")
     def short_id(self, obj: GenerationRequest) -> str:
@@ -327,6 +408,25 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
             "rows": selectors.category_report(requests=requests),
         }
         return TemplateResponse(request, "admin/personalization/report.html", context)
+
+    @admin.action(
+        description="Retry selected (failed for the shop's reasons, or cancelled)", permissions=["retry"]
+    )
+    def retry_selected(self, request, queryset) -> None:
+        retried, refusals = 0, Counter()
+        for generation in queryset:
+            try:
+                services.generation_request_retry(generation=generation)
+            except services.InvalidTransition as exc:
+                refusals[str(exc)] += 1
+            else:
+                retried += 1
+        if retried:
+            self.message_user(request, f"Queued {retried} request(s) again.", messages.SUCCESS)
+        for reason, count in refusals.items():
+            self.message_user(
+                request, f"{count} request(s) were left as they are: {reason}", messages.WARNING
+            )
 
     @admin.action(description="Cancel selected", permissions=["cancel"])
     def cancel_selected(self, request, queryset) -> None:
@@ -553,7 +653,27 @@ class EmailNotificationAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.
     """Customer emails (personalization.emails), one row each: whether and when it went out, how many
     tries, the last error. Written by the email task only."""
 
-    list_display = ("kind", "key", "to", "status", "attempts", "created_at", "sent_at")
+    list_display = ("kind", "key", "to", "status", "attempts", "created_at", "claimed_at", "sent_at")
     list_filter = ("kind", "status")
     search_fields = ("key", "to")
     date_hierarchy = "created_at"
+    actions = ["send_again"]
+
+    def has_resend_permission(self, request) -> bool:
+        return sees_all_brands(request.user)
+
+    @admin.action(description="Send again (failed, given up or sent)", permissions=["resend"])
+    def send_again(self, request, queryset) -> None:
+        """Back to pending and queued (emails.email_resend): the email worker sends, not this request."""
+        queued, refusals = 0, Counter()
+        for notification in queryset:
+            try:
+                emails.email_resend(notification=notification)
+            except emails.EmailNotResendable as exc:
+                refusals[str(exc)] += 1
+            else:
+                queued += 1
+        if queued:
+            self.message_user(request, f"Queued {queued} email(s) to be sent again.", messages.SUCCESS)
+        for reason, count in refusals.items():
+            self.message_user(request, f"{count} email(s) were left as they are: {reason}", messages.WARNING)

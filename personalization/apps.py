@@ -1,5 +1,11 @@
+import logging
+
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
+from django.db import DatabaseError
+from django.db.models.signals import post_migrate
+
+logger = logging.getLogger(__name__)
 
 
 class PersonalizationConfig(AppConfig):
@@ -15,3 +21,16 @@ class PersonalizationConfig(AppConfig):
         from .signals import claim_visitor_designs
 
         user_logged_in.connect(claim_visitor_designs, dispatch_uid="personalization.claim_visitor_designs")
+        post_migrate.connect(
+            ensure_email_sweep_schedule, sender=self, dispatch_uid="personalization.email_sweep_schedule"
+        )
+
+
+def ensure_email_sweep_schedule(sender, using="default", **kwargs) -> None:
+    """After migrate: the django-q2 schedule of the email sweeper (personalization.emails)."""
+    from .emails import email_sweep_schedule_ensure
+
+    try:
+        email_sweep_schedule_ensure(using=using)
+    except DatabaseError as exc:  # a partial migrate without django-q2's tables: the next full one
+        logger.warning("Email sweep schedule not made: %s", exc)

@@ -104,6 +104,15 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_CLUSTER": None,
     "EMAIL_MAX_ATTEMPTS": 5,
     "EMAIL_RETRY_SECONDS": 60,
+    # The email sweeper (personalization.emails.email_sweep), a django-q2 schedule on the email
+    # cluster every EMAIL_SWEEP_MINUTES (0: none; made after migrate). It queues again an email still
+    # pending EMAIL_PENDING_GRACE_SECONDS after it was recorded (its task was lost), one "sending" for
+    # longer than EMAIL_SENDING_STALE_SECONDS (its worker died mid-send: keep this above the cluster's
+    # task timeout, or a slow send still running is taken again), and a failed one whose retry is due
+    # but was never scheduled.
+    "EMAIL_SWEEP_MINUTES": 1,
+    "EMAIL_PENDING_GRACE_SECONDS": 120,
+    "EMAIL_SENDING_STALE_SECONDS": 900,
     # "Your design is ready": only for a request that took longer than this many seconds from submit
     # to finish, to a customer with an account and an email address (None or 0: never).
     "READY_EMAIL_AFTER_SECONDS": 60,

@@ -11,6 +11,20 @@ A request never waits for an SMTP server and never fails because of one: the row
 request's own transaction, the task is queued only after the commit, and a queue that cannot be
 reached is logged. The plugin's own emails: "design_ready", "review_approved", "review_rejected"; a
 host queues its own (the shop's order confirmation) through ``personalization.interface``.
+
+A task can still be lost (a queue down at the commit, a worker killed mid-send, a retry never
+scheduled): a sweeper, run by the same cluster, queues those rows again.
+
+    email_sweep()                       every EMAIL_SWEEP_MINUTES (a django-q2 schedule made after
+                                        migrate by ``email_sweep_schedule_ensure``):
+        pending  past EMAIL_PENDING_GRACE_SECONDS    its task was lost: queued again
+        sending  past EMAIL_SENDING_STALE_SECONDS    its worker died mid-send: pending, queued again
+                                                     (gave_up when its attempts are used up)
+        failed   its retry due, none scheduled       pending, queued again
+    email_resend(notification)          staff's "Send again" (failed, gave_up, sent): pending, queued
+
+The claim stays the only way to send (a conditional UPDATE), so a task queued twice sends once. On a
+pending row ``claimed_at`` is when it was last queued again (the sweep waits the grace from then).
 Thumbnails of customer files travel inside the message: no private URL is ever put in an email.
 """
 
@@ -25,7 +39,7 @@ from email.mime.image import MIMEImage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -162,8 +176,13 @@ def _enqueue(kind: str, key: str) -> None:
         logger.exception("email %s %s: could not be queued; the row stays pending", kind, key)
 
 
+def _retry_delay(attempts: int) -> int:
+    """Seconds from a failed try to the next: EMAIL_RETRY_SECONDS x 2^(attempts - 1)."""
+    return conf.EMAIL_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+
+
 def _schedule_retry(kind: str, key: str, attempts: int) -> None:
-    delay = conf.EMAIL_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+    delay = _retry_delay(attempts)
     try:
         from django_q.models import Schedule
         from django_q.tasks import schedule
@@ -215,6 +234,119 @@ def email_deliver(*, kind: str, key: str) -> str:
         raise EmailNotSent(f"email {kind} {row.key} (attempt {row.attempts}): {exc}") from exc
     rows.update(status=Status.SENT, to=email.to, sent_at=timezone.now(), last_error="")
     return Status.SENT
+
+
+# --- lost tasks and staff's "send again" -------------------------------------------------------------
+
+SWEEP_BATCH = 100  # rows of each kind per sweep; the next sweep takes the rest
+SWEEP_SCHEDULE = "personalization.email_sweep"
+
+
+def _queue_again(kind: str, key: str) -> None:
+    transaction.on_commit(lambda: _enqueue(kind, key))
+
+
+def email_sweep(*, now=None) -> dict:
+    """Queue again the emails whose task was lost (see the module's docstring); returns counts. Each
+    row moves by a conditional UPDATE, so two sweeps (or a sweep and a late task) never both act."""
+    from django_q.models import Schedule
+
+    from .models import EmailNotification
+
+    Status = EmailNotification.Status
+    now = now or timezone.now()
+    rows = EmailNotification.objects
+    grace = now - timedelta(seconds=conf.EMAIL_PENDING_GRACE_SECONDS)
+    counts = {"pending": 0, "sending": 0, "failed": 0, "gave_up": 0}
+
+    # Pending past the grace (since recorded, and since last queued again): the task was lost.
+    lost = Q(status=Status.PENDING, created_at__lt=grace) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=grace)
+    )
+    for pk, kind, key in rows.filter(lost).values_list("pk", "kind", "key")[:SWEEP_BATCH]:
+        if rows.filter(lost, pk=pk).update(claimed_at=now):
+            counts["pending"] += 1
+            _queue_again(kind, key)
+
+    # Sending for longer than any send takes: the worker died mid-send; claimable again.
+    stale = Q(status=Status.SENDING, claimed_at__lt=now - timedelta(seconds=conf.EMAIL_SENDING_STALE_SECONDS))
+    for pk, kind, key, attempts in rows.filter(stale).values_list("pk", "kind", "key", "attempts")[
+        :SWEEP_BATCH
+    ]:
+        message = f"The worker stopped while sending (attempt {attempts})."
+        if attempts >= conf.EMAIL_MAX_ATTEMPTS:
+            counts["gave_up"] += rows.filter(stale, pk=pk).update(status=Status.GAVE_UP, last_error=message)
+        elif rows.filter(stale, pk=pk).update(status=Status.PENDING, claimed_at=now, last_error=message):
+            counts["sending"] += 1
+            _queue_again(kind, key)
+
+    # Failed, its retry due (plus the grace), and no retry scheduled: the schedule was never made.
+    scheduled = set(Schedule.objects.filter(func=TASK).exclude(repeats=0).values_list("args", flat=True))
+    due_first = grace - timedelta(seconds=_retry_delay(1))
+    candidates = rows.filter(status=Status.FAILED, claimed_at__lt=due_first).order_by("claimed_at")
+    for pk, kind, key, attempts, claimed_at in candidates.values_list(
+        "pk", "kind", "key", "attempts", "claimed_at"
+    )[:SWEEP_BATCH]:
+        if claimed_at + timedelta(seconds=_retry_delay(attempts)) >= grace or repr((kind, key)) in scheduled:
+            continue
+        if rows.filter(pk=pk, status=Status.FAILED, claimed_at=claimed_at).update(
+            status=Status.PENDING, claimed_at=now
+        ):
+            counts["failed"] += 1
+            _queue_again(kind, key)
+    if any(counts.values()):
+        logger.warning("email sweep: %s", counts)
+    return counts
+
+
+def email_sweep_schedule_ensure(*, using: str = "default"):
+    """The django-q2 schedule that runs ``email_sweep`` every EMAIL_SWEEP_MINUTES on the email
+    cluster (made or updated after every migrate; EMAIL_SWEEP_MINUTES 0 removes it). Returns it."""
+    from django_q.models import Schedule
+
+    minutes = int(conf.EMAIL_SWEEP_MINUTES or 0)
+    schedules = Schedule.objects.using(using)
+    if minutes <= 0:
+        schedules.filter(name=SWEEP_SCHEDULE).delete()
+        return None
+    schedule, _ = schedules.update_or_create(
+        name=SWEEP_SCHEDULE,
+        defaults={
+            "func": "personalization.tasks.email_sweep",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+            "cluster": email_cluster(),
+        },
+    )
+    return schedule
+
+
+class EmailNotResendable(Exception):
+    """This email cannot be sent again now (being sent, about to be sent, or nothing to send)."""
+
+
+RESENDABLE = ("failed", "gave_up", "sent")
+
+
+def email_resend(*, notification):
+    """Staff's "Send again": a failed, given-up or sent email goes back to pending (attempts 0, error
+    cleared) and is queued after the commit; the task sends it, never the caller. Raises
+    EmailNotResendable for the others (a pending or sending one is on its way already)."""
+    from .models import EmailNotification
+
+    updated = EmailNotification.objects.filter(pk=notification.pk, status__in=RESENDABLE).update(
+        status=EmailNotification.Status.PENDING, attempts=0, last_error="", claimed_at=timezone.now()
+    )
+    notification.refresh_from_db()
+    if not updated:
+        if notification.status == EmailNotification.Status.SKIPPED:
+            raise EmailNotResendable("There was nothing to send (no address, or nothing to tell).")
+        raise EmailNotResendable(
+            f"A {notification.get_status_display().lower()} email is on its way already."
+        )
+    _queue_again(notification.kind, notification.key)
+    return notification
 
 
 # --- the plugin's emails ----------------------------------------------------------------------------

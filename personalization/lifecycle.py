@@ -156,7 +156,11 @@ def _refunded(charges: list) -> list:
 
 
 def _give_back(charges: list) -> None:
-    limits.give_back(charges=[limits.Charge.from_json(charge) for charge in charges])
+    """Return the units of ``charges`` not refunded yet (a request retried by staff after a refunded
+    failure keeps its refunded charges: a second failure gives nothing back twice)."""
+    limits.give_back(
+        charges=[limits.Charge.from_json(charge) for charge in charges if not charge.get("refunded")]
+    )
 
 
 def generation_fail(*, request_id, worker: str | None, code: str, message: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageOps
 
@@ -23,7 +24,7 @@ from .artwork import TextLayer
 from .conditioning import brand_spec, material_spec, product_spec, style_spec, token_counter
 from .conf import conf
 from .hosts import host
-from .lifecycle import generation_cancel
+from .lifecycle import REFUNDED_CODES, generation_cancel
 from .models import GenerationImage, GenerationRequest
 from .prompting import build_prompts
 from .recipe import RecipeInvalid, parse_number
@@ -421,6 +422,57 @@ def generations_claim_for_user(*, user, session_key: str) -> int:
     if not session_key:
         return 0
     return GenerationRequest.objects.filter(customer=None, session_key=session_key).update(customer=user)
+
+
+# --- staff actions ------------------------------------------------------------------------------
+
+# What a staff retry may put back in the queue: a failure on the shop's side (the quota was given
+# back: out of GPU memory, a lost worker, ...) or a cancelled request.
+RETRYABLE = Q(status=Status.FAILED, error_code__in=REFUNDED_CODES) | Q(status=Status.CANCELLED)
+
+
+def _retry_refusal(generation: GenerationRequest) -> str:
+    """Why this request is not retried: one sentence per kind of request (an admin message counts
+    the requests left as they are by reason)."""
+    if generation.status == Status.SUCCEEDED:
+        return "A succeeded design is not made again (the customer can submit a new one)."
+    if generation.status == Status.REJECTED:
+        return "A design refused by the content policy or by a reviewer is not retried."
+    if generation.status in (Status.QUEUED, Status.RUNNING):
+        return "A queued or running design is being made already."
+    return "A design that failed for a reason other than the shop's is not retried."
+
+
+def generation_request_retry(*, generation: GenerationRequest) -> GenerationRequest:
+    """Staff's retry: a request that failed for the shop's reasons (``lifecycle.REFUNDED_CODES``) or
+    was cancelled goes back to "queued" on the same row (attempts, error, progress, times, lease,
+    worker and the cancel flag reset) and is enqueued after the commit. It charges no quota: the
+    request keeps the charges it was taken at submit (a refunded one stays refunded, and is never
+    given back twice). A compare-and-set UPDATE: of two retries (or a retry racing anything else),
+    one wins. Raises InvalidTransition with the reason for any other request."""
+    from .queue import enqueue_generation
+
+    with transaction.atomic():
+        retried = GenerationRequest.objects.filter(RETRYABLE, pk=generation.pk).update(
+            status=Status.QUEUED,
+            attempts=0,
+            error_code="",
+            error_message="",
+            progress_step=0,
+            preview="",
+            started_at=None,
+            finished_at=None,
+            lease_expires_at=None,
+            worker="",
+            cancel_requested=False,
+        )
+        if retried:
+            pk = generation.pk
+            transaction.on_commit(lambda: enqueue_generation(pk))
+    generation.refresh_from_db()
+    if not retried:
+        raise InvalidTransition(_retry_refusal(generation))
+    return generation
 
 
 # --- personalizing a chosen design: the customer's text or monogram ---------------------------

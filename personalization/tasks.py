@@ -30,3 +30,11 @@ def email_send(kind: str, key: str) -> str:
     from .emails import email_deliver
 
     return email_deliver(kind=kind, key=key)
+
+
+def email_sweep() -> dict:
+    """Queue again the emails whose task was lost (personalization.emails); scheduled on the same
+    cluster every EMAIL_SWEEP_MINUTES."""
+    from .emails import email_sweep as sweep_emails
+
+    return sweep_emails()

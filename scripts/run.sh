@@ -30,7 +30,8 @@ trap cleanup INT TERM EXIT
 
 $PY manage.py run_gpu_worker &
 pids+=($!)
-# The default ("web") cluster: small jobs such as customer emails (printed here: EMAIL_URL=consolemail://).
+# The default ("web") cluster: small jobs such as customer emails (printed here: EMAIL_URL=consolemail://),
+# and the email sweeper, a schedule that `migrate` made above (PERSONALIZATION_EMAIL_SWEEP_MINUTES).
 $PY manage.py qcluster &
 pids+=($!)
 $PY manage.py runserver "127.0.0.1:${PORT}" &
