@@ -12,10 +12,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Max, Prefetch, Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -24,11 +28,13 @@ from brand_guides.access import sees_all_brands
 from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
-from . import emails, review, selectors, services
+from . import approval, emails, review, selectors, services
+from .hosts import host
 from .models import EmailNotification, GenerationImage, GenerationRequest, LineDesign, UsageCounter
 
 Status = GenerationRequest.Status
 ReviewState = GenerationRequest.ReviewState
+LineReviewState = LineDesign.ReviewState
 
 STATUS_COLORS = {
     Status.QUEUED: "#6b7280",
@@ -503,22 +509,87 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
             )
 
 
+REVIEW_COLORS = {
+    LineReviewState.PENDING: "#b45309",
+    LineReviewState.APPROVED: "#15803d",
+    LineReviewState.REJECTED: "#b91c1c",
+}
+QUEUE_PAGE_SIZE = 50
+
+
+class LineRejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The customer reads it on their order and in the email.",
+        error_messages={"required": "Say why this design is rejected (the customer reads it)."},
+    )
+
+
+class LineRegenerateForm(forms.Form):
+    prompt = forms.CharField(
+        max_length=approval.PROMPT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        help_text="The prompt the design is made again with. The customer's own words are kept.",
+        error_messages={"required": "Write the prompt to generate with."},
+    )
+    new_seed = forms.BooleanField(
+        required=False,
+        label="New seed",
+        help_text="Unticked: the same seed, so only the prompt changes the picture.",
+    )
+
+
+def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's ValidationError onto the form it came from (unknown keys as non-field errors)."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, field_messages in errors.items():
+        form.add_error(field if field in form.fields else None, field_messages)
+
+
+def _log_rows(design: LineDesign) -> list[dict]:
+    """The review log, oldest first, for the page: when, who, what, and the rest of each entry."""
+    rows = []
+    for entry in design.review_log or []:
+        if not isinstance(entry, dict):
+            continue
+        details = {k: v for k, v in entry.items() if k not in {"at", "by", "action"}}
+        rows.append(
+            {
+                "at": parse_datetime(str(entry.get("at") or "")),
+                "by": entry.get("by") or "",
+                "action": entry.get("action") or "",
+                "details": details,
+            }
+        )
+    return rows
+
+
 @admin.register(LineDesign)
 class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Frozen designs of placed order lines, and the approval queue (personalization.approval): the
+    brand's staff with the change permission approve, reject or regenerate waiting designs; the rows
+    themselves are never edited here."""
+
     brand_path = "brand"
-    owner_permissions = ("view",)
+    # "change" is the permission to review (approve, reject, regenerate), like held requests above.
+    owner_permissions = ("view", "change")
     list_display = (
         "image_thumbnail",
         "order_line",
         "brand_name",
+        "review_state_badge",
+        "review_link",
         "style_name",
         "preset",
         "seed",
         "created_at",
     )
-    list_filter = ("brand_name", "style_name", "preset", "created_at")
+    list_filter = ("review_state", "brand_name", "style_name", "preset", "created_at")
     search_fields = ("description", "optimized_prompt", "brand_name")
     list_select_related = ("order_line",)
+    actions = ["approve_selected", "reject_selected"]
+    change_list_template = "admin/personalization/linedesign/change_list.html"
     readonly_fields = (
         "image_preview",
         "mockup_preview",
@@ -540,6 +611,19 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
                     "print_file",
                     "print_pdf",
                     "print_warnings",
+                )
+            },
+        ),
+        (
+            "Review",
+            {
+                "fields": (
+                    "review_state",
+                    "review_reason",
+                    "reviewed_at",
+                    "reviewed_by",
+                    "regeneration",
+                    "review_log",
                 )
             },
         ),
@@ -581,9 +665,29 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         ),
     )
 
+    def has_review_permission(self, request, obj=None) -> bool:
+        """Approving, rejecting and regenerating: the model's change permission, on the user's brands."""
+        opts = self.opts
+        allowed = request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+        return allowed and self.in_scope(request, obj)
+
     @admin.display(description="Design")
     def image_thumbnail(self, obj: LineDesign) -> str:
         return thumbnail(obj.image, size=48)
+
+    @admin.display(description="Review", ordering="review_state")
+    def review_state_badge(self, obj: LineDesign) -> str:
+        return format_html(
+            '<span style="display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;'
+            'background:{}">{}</span>',
+            REVIEW_COLORS.get(obj.review_state, "#6b7280"),
+            obj.get_review_state_display(),
+        )
+
+    @admin.display(description="")
+    def review_link(self, obj: LineDesign) -> str:
+        label = "Review" if obj.review_state == LineReviewState.PENDING else "Details"
+        return format_html('<a href="{}">{}</a>', self._review_url(obj), label)
 
     @admin.display(description="Design")
     def image_preview(self, obj: LineDesign) -> str:
@@ -611,6 +715,207 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     def palette(self, obj: LineDesign) -> str:
         items = [swatch(c.get("hex", ""), title=c.get("name", "")) for c in obj.brand_palette or []]
         return format_html(" ".join(["{}"] * len(items)), *items) if items else "-"
+
+    # --- the approval queue and the review page -------------------------------------------------
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "approval/",
+                self.admin_site.admin_view(self.approval_queue_view),
+                name="{}_{}_approval".format(*info),
+            ),
+            path(
+                "<path:object_id>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="{}_{}_review".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _review_url(self, design: LineDesign) -> str:
+        return reverse(f"{self.admin_site.name}:personalization_linedesign_review", args=[design.pk])
+
+    def _queue_url(self) -> str:
+        return reverse(f"{self.admin_site.name}:personalization_linedesign_approval")
+
+    def _waiting(self, request):
+        return approval.approval_queue(self.get_queryset(request))
+
+    def approval_queue_view(self, request):
+        """The designs waiting for a decision, oldest first, on the user's brands."""
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        waiting = self._waiting(request).select_related("order_line", "regeneration")
+        page = Paginator(waiting, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = []
+        for design in page:
+            contact = host().order_line_contact(design.order_line)
+            rows.append(
+                {
+                    "design": design,
+                    "order_number": contact.order_number,
+                    "product": contact.product_name or str(design.order_line),
+                    "review_url": self._review_url(design),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Approval queue",
+            "page": page,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/personalization/linedesign/approval_queue.html", context)
+
+    def review_view(self, request, object_id):
+        """One design side by side with its mockup, print file, preflight, prompts and log; the forms
+        approve, reject (with a reason) or regenerate (with the owner's prompt)."""
+        from django.contrib.admin.utils import unquote
+
+        design = self.get_object(request, unquote(object_id))  # 404 outside the user's brands
+        if not self.has_review_permission(request, design):
+            raise PermissionDenied
+        approval.line_regeneration_settle(design=design)
+        reject_form = LineRejectForm()
+        regenerate_form = LineRegenerateForm(initial={"prompt": design.optimized_prompt})
+        if request.method == "POST":
+            decision = request.POST.get("decision", "")
+            try:
+                if decision == "approve":
+                    approval.line_design_approve(design=design, user=request.user)
+                    return self._decided(request, design, "Approved")
+                if decision == "reject":
+                    reject_form = LineRejectForm(request.POST)
+                    if reject_form.is_valid():
+                        approval.line_design_reject(
+                            design=design, reason=reject_form.cleaned_data["reason"], user=request.user
+                        )
+                        return self._decided(request, design, "Rejected")
+                elif decision == "regenerate":
+                    regenerate_form = LineRegenerateForm(request.POST)
+                    if regenerate_form.is_valid():
+                        approval.line_design_regenerate(
+                            design=design, user=request.user, **regenerate_form.cleaned_data
+                        )
+                        self.message_user(
+                            request,
+                            "Regenerating the design with your prompt: this page shows it when it is in.",
+                            messages.SUCCESS,
+                        )
+                        return HttpResponseRedirect(self._review_url(design))
+                else:
+                    self.message_user(request, "Choose to approve, reject or regenerate.", messages.ERROR)
+                    return HttpResponseRedirect(self._review_url(design))
+            except approval.NotPendingReview as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                return HttpResponseRedirect(self._review_url(design))
+            except ValidationError as exc:
+                _add_service_errors(reject_form if decision == "reject" else regenerate_form, exc)
+        return TemplateResponse(
+            request,
+            "admin/personalization/linedesign/review.html",
+            self._review_context(request, design, reject_form, regenerate_form),
+        )
+
+    def _review_context(self, request, design: LineDesign, reject_form, regenerate_form) -> dict:
+        contact = host().order_line_contact(design.order_line)
+        regeneration = design.regeneration
+        log = _log_rows(design)
+        waiting = self._waiting(request)
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": design,
+            "title": f"Review the design of order {contact.order_number}".strip(),
+            "design": design,
+            "contact": contact,
+            "review": approval.line_review(design),
+            "pending": design.review_state == LineReviewState.PENDING,
+            "regeneration": regeneration,
+            "regenerating": regeneration is not None and not regeneration.is_terminal,
+            "log": log,
+            "owner_edits": [row for row in log if row["action"] == "regenerate"],
+            "reject_form": reject_form,
+            "regenerate_form": regenerate_form,
+            "waiting_count": waiting.count(),
+            "next_design": waiting.exclude(pk=design.pk).first(),
+            "queue_url": self._queue_url(),
+        }
+
+    def _decided(self, request, design: LineDesign, verb: str):
+        """After a decision: on to the next waiting design, or back to the queue when none is left."""
+        contact = host().order_line_contact(design.order_line)
+        order = f" of order {contact.order_number}" if contact.order_number else ""
+        self.message_user(request, f"{verb} the design{order}.", messages.SUCCESS)
+        following = self._waiting(request).exclude(pk=design.pk).first()
+        return HttpResponseRedirect(self._review_url(following) if following else self._queue_url())
+
+    # --- changelist actions ---------------------------------------------------------------------
+
+    @admin.action(description="Approve selected", permissions=["review"])
+    def approve_selected(self, request, queryset) -> None:
+        approved, skipped = 0, 0
+        for design in queryset:
+            try:
+                approval.line_design_approve(design=design, user=request.user)
+            except approval.NotPendingReview:
+                skipped += 1
+            else:
+                approved += 1
+        self._report_decisions(request, "Approved", approved, skipped)
+
+    @admin.action(description="Reject selected", permissions=["review"])
+    def reject_selected(self, request, queryset):
+        """Asks for the reason on an intermediate page, then rejects each waiting design with it."""
+        waiting = approval.approval_queue(queryset)
+        if not waiting.exists():
+            self.message_user(
+                request, "None of the selected designs is waiting for review.", messages.WARNING
+            )
+            return None
+        form = LineRejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            rejected, skipped = 0, 0
+            for design in queryset:
+                try:
+                    approval.line_design_reject(
+                        design=design, reason=form.cleaned_data["reason"], user=request.user
+                    )
+                except approval.NotPendingReview:
+                    skipped += 1
+                except ValidationError as exc:
+                    _add_service_errors(form, exc)
+                    break
+                else:
+                    rejected += 1
+            if form.is_valid():
+                self._report_decisions(request, "Rejected", rejected, skipped)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Reject selected designs",
+            "waiting": waiting,
+            "skipped": queryset.count() - waiting.count(),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/personalization/linedesign/reject_selected.html", context)
+
+    def _report_decisions(self, request, verb: str, done: int, skipped: int) -> None:
+        if done:
+            self.message_user(request, f"{verb} {done} design(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} design(s) were not waiting for review (or their regeneration was still "
+                "running) and were left as they are.",
+                messages.WARNING,
+            )
 
 
 def print_downloads(design: LineDesign) -> str:

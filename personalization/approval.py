@@ -15,8 +15,8 @@ A regeneration keeps the customer's words (``description``) and records the owne
 ``review_log``; it runs as a request of its own (no customer: it is the shop's), with the design's
 product, colour, brand, size and recipe, the owner's prompt and, unless asked otherwise, the same
 seed. When it has succeeded, ``line_regeneration_settle`` swaps its first image into the line design
-(the mockup drawn again from the frozen composition; the size, and so the preflight, is the same); the state stays
-``pending_review`` so the owner approves what is now there. The worker settles at once on success;
+(the mockup drawn again from the frozen composition; the size, and so the preflight, is the same);
+the state stays ``pending_review`` so the owner approves what is now there. The worker settles at once on success;
 the approval page and the periodic sweep settle anything left (a failed or lost regeneration).
 """
 
@@ -277,7 +277,9 @@ def line_regeneration_settle(*, design: LineDesign | None = None, request_id=Non
         message = generation.error_message or generation.get_status_display()
         cleared = LineDesign.objects.filter(pk=line.pk, regeneration=generation).update(regeneration=None)
         if cleared:
-            _append_log(line.pk, _log_entry("regeneration_failed", None, request=str(generation.pk), message=message))
+            _append_log(
+                line.pk, _log_entry("regeneration_failed", None, request=str(generation.pk), message=message)
+            )
             changed += 1
     if design is not None:
         design.refresh_from_db()

@@ -155,7 +155,7 @@ class HostAdapter(ABC):
         generation is at hand). The default reads nothing and returns no owner."""
         return {"customer": None, "session_key": ""}
 
-    def order_line_contact(self, order_line) -> "OrderLineContact":
+    def order_line_contact(self, order_line) -> OrderLineContact:
         """Whom to tell about a placed order line's design (the review outcome email) and where its
         order is: the order's email address, number, URL (a path or absolute) and the product's
         name. The default: the email of ``order_line_owner``'s customer, nothing else."""

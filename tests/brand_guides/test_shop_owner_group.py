@@ -33,6 +33,7 @@ EXPECTED = {
     "personalization.change_generationrequest",
     "personalization.view_generationimage",
     "personalization.view_linedesign",
+    "personalization.change_linedesign",
 }
 
 

@@ -518,3 +518,30 @@ def test_a_text_changed_in_a_copied_value_breaks_its_signature(tiny, brand_fonts
     theirs = open_basket(customer)
     theirs.add_product(product, options=[{"option": design_option(), "value": forged}])
     assert basket_design_problems(theirs) == [f"{product.get_title()}: {NOT_A_DESIGN}"]
+
+
+def test_a_manual_brands_oscar_order_waits_in_the_approval_queue(
+    client, tiny, brand, product, customer, basket, monkeypatch
+):
+    """The approval queue reads oscar's order number through the host adapter; approving works."""
+    from django.contrib.auth import get_user_model
+
+    monkeypatch.setattr("personalization.queue.enqueue_print_file", lambda pk: None)
+    brand.approval_policy = "manual"
+    brand.save()
+    wolf = design(product, customer, seed=91)
+    basket_add_design(basket=basket, image=wolf.images.get(index=0))
+    order = place_order(basket, user=customer)
+    frozen = order.lines.get().design
+    assert frozen.review_state == "pending_review"
+
+    root = get_user_model().objects.create_superuser(username="root", email="root@example.com", password="x")
+    client.force_login(root)
+    queue = client.get(reverse("admin:personalization_linedesign_approval"))
+    assert [row["order_number"] for row in queue.context["rows"]] == [order.number]
+    review = reverse("admin:personalization_linedesign_review", args=[frozen.pk])
+    assert f"order {order.number}" in client.get(review).content.decode()
+    approved = client.post(review, {"decision": "approve"})
+    assert approved.status_code == 302 and approved["Location"] == queue.wsgi_request.path
+    frozen.refresh_from_db()
+    assert frozen.review_state == "approved" and frozen.reviewed_by == root
