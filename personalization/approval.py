@@ -16,8 +16,9 @@ A regeneration keeps the customer's words (``description``) and records the owne
 product, colour, brand, size and recipe, the owner's prompt and, unless asked otherwise, the same
 seed. When it has succeeded, ``line_regeneration_settle`` swaps its first image into the line design
 (the mockup drawn again from the frozen composition; the size, and so the preflight, is the same);
-the state stays ``pending_review`` so the owner approves what is now there. The worker settles at once on success;
-the approval page and the periodic sweep settle anything left (a failed or lost regeneration).
+the state stays ``pending_review`` so the owner approves what is now there. The worker settles at
+once on success; the approval page and the periodic sweep settle anything left (a failed or lost
+regeneration).
 """
 
 from __future__ import annotations
