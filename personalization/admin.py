@@ -398,8 +398,16 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         from django.urls import path
 
+        from .admin_dashboard import dashboard_view
+
         report = self.admin_site.admin_view(self.report_view)
-        return [path("report/", report, name="personalization_generationrequest_report"), *super().get_urls()]
+        site = self.admin_site
+        dashboard = site.admin_view(lambda request: dashboard_view(request, site=site))
+        return [
+            path("report/", report, name="personalization_generationrequest_report"),
+            path("dashboard/", dashboard, name="personalization_dashboard"),
+            *super().get_urls(),
+        ]
 
     def report_view(self, request):
         """The per-category table (the paper's Table 2), from the same selector as the command,

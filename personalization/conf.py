@@ -120,6 +120,16 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": "",
     # The longest side, in pixels, of a design thumbnail inside an email (inline PNG).
     "EMAIL_THUMBNAIL_SIZE": 240,
+    # The cost report (admin dashboard, `personalization_report --cost`; docs/DASHBOARD.md): the AI
+    # cost per design is the measured GPU seconds per design x GPU_PRICE_PER_HOUR / 3600, set against
+    # DESIGNER_COST_PER_DESIGN; both in COST_CURRENCY, read as Decimal (give strings, not floats).
+    # GPU_PRICE_PER_HOUR assumes one H200-class GPU (141 GB) rented on demand from a GPU cloud, about
+    # 3.50 USD an hour (list prices there range roughly 3-4 USD; a hyperscaler's 8-GPU machine costs
+    # more per GPU). Not what this shop pays: set your own.
+    "GPU_PRICE_PER_HOUR": "3.50",
+    # Assumption: what a freelance designer charges for one simple custom print design.
+    "DESIGNER_COST_PER_DESIGN": "25.00",
+    "COST_CURRENCY": "USD",
 }
 
 

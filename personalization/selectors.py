@@ -100,7 +100,11 @@ def eta_seconds(generation: GenerationRequest) -> float | None:
 def category_report(*, since=None, until=None, requests=None) -> list[dict]:
     """The paper's Table 2 from stored requests, one row per product category: requests, average
     generation time (s, succeeded and not answered from cache), average brand consistency (0-100,
-    over generated images) and average customer rating (1-5). Rows sorted by category name.
+    over generated images), average customer rating (1-5) and the rejection rate: the percent of the
+    category's requests whose status is ``rejected`` (refused by the content policy at submit,
+    by the output safety or text check, or held and then rejected in review), out of all its
+    requests whatever their status (queued, running and cancelled ones included). Rows sorted by
+    category name; ``since`` inclusive, ``until`` exclusive (``created_at``).
     ``requests``: the rows to count (default all; the admin passes a shop owner's brands' rows).
     The category of each product is the host adapter's (``ProductInfo.category_name``): sums are
     taken per product in the database and added up per category here."""
@@ -167,6 +171,7 @@ def category_report(*, since=None, until=None, requests=None) -> list[dict]:
                 "avg_brand_consistency": round(score[0] / score[1], 1) if score and score[1] else None,
                 "avg_rating": round(row["rating_sum"] / row["ratings"], 2) if row["ratings"] else None,
                 "ratings": row["ratings"],
+                "rejection_rate": round(100 * row["rejected"] / row["requests"], 1),
             }
         )
     return report

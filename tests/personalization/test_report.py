@@ -1,13 +1,18 @@
 import csv
+import io
+import re
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from personalization.models import GenerationImage, GenerationRequest
 from personalization.selectors import category_report
 from tests.factories import make_category, make_product
+from tests.personalization.analytics_helpers import known_fixture
 
 pytestmark = pytest.mark.django_db
 Status = GenerationRequest.Status
@@ -81,3 +86,91 @@ def test_admin_report_page_uses_the_same_selector(client, settings):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Jewelry" in html and "2.5" in html and "88.0" in html
+
+
+# --- period, brand, cost and charts (the known rows of analytics_helpers) ---------------------------
+
+TWO_DAYS = ["--since", "2026-01-10", "--until", "2026-01-11"]
+
+
+def run_report(tmp_path, *args) -> str:
+    out = io.StringIO()
+    call_command("personalization_report", "--csv", str(tmp_path / "report.csv"), *args, stdout=out)
+    return out.getvalue()
+
+
+def test_period_and_brand(tmp_path):
+    known_fixture()
+    text = run_report(tmp_path, *TWO_DAYS, "--brand", "acme")
+    assert "Requests submitted from 2026-01-10 to 2026-01-11 (both days included), brand acme." in text
+    with (tmp_path / "report.csv").open() as fh:
+        table = {r["category"]: r for r in csv.DictReader(fh)}
+    # Brand A only (Caps is brand B's); Mugs: m1..m5, 1 of 5 rejected = 20.0 %.
+    assert list(table) == ["Mugs", "Shirts"]
+    assert (table["Mugs"]["requests"], table["Mugs"]["rejection_rate"]) == ("5", "20.0")
+    # Without dates: from the first request's day (p0, D-1) to today: p0 and o1 count too.
+    everything = run_report(tmp_path)
+    assert "Requests submitted from 2026-01-09 to " in everything and "all brands" in everything
+    with (tmp_path / "report.csv").open() as fh:
+        assert {r["category"]: r["requests"] for r in csv.DictReader(fh)} == {
+            "Caps": "1",
+            "Mugs": "7",
+            "Shirts": "4",
+        }
+
+
+def test_cost_table(tmp_path, settings):
+    settings.PERSONALIZATION = {
+        **settings.PERSONALIZATION,
+        "GPU_PRICE_PER_HOUR": "3.60",
+        "DESIGNER_COST_PER_DESIGN": "25",
+    }
+    known_fixture()
+    text = run_report(tmp_path, *TWO_DAYS, "--cost")
+    assert "Cost per design in USD: 3.60 per GPU hour" in text
+    cost = text.split("Cost per design in USD", 1)[1]
+    lines = {line.split()[0]: line.split() for line in cost.splitlines() if line.startswith(("Mugs", "All "))}
+    # Mugs: 3 designs, 12.0 GPU s, 4.00 s/design, 4 x 3.60 / 3600 = 0.0040, (1 - 0.004 / 25) x 100
+    # = 99.98 %, totals 0.01 (0.012) and 75.00.
+    assert lines["Mugs"] == ["Mugs", "3", "0", "12.0", "4.00", "0.0040", "25.00", "99.98", "0.01", "75.00"]
+    # Overall: 6 designs (1 without timing), 25.0 s / 5 = 5.00 s, 0.0050, 99.98 %, 0.03 vs 150.00.
+    assert lines["All"][2:] == ["6", "1", "25.0", "5.00", "0.0050", "25.00", "99.98", "0.03", "150.00"]
+
+
+def test_plot_svg_files_and_html_page(tmp_path):
+    known_fixture()
+    text = run_report(tmp_path, *TWO_DAYS, "--plot", str(tmp_path / "charts" / "jan.svg"))
+    names = ["requests", "generation-time", "brand-consistency", "timeline", "failures", "cache", "cost"]
+    for name in names:
+        path = tmp_path / "charts" / f"jan-{name}.svg"
+        assert f"Chart written to {path}" in text
+        root = ET.parse(path).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert not [el for el in root.iter() if el.tag.endswith("script")]
+    assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == sorted(f"jan-{n}.svg" for n in names)
+
+    page_path = tmp_path / "jan.html"
+    text = run_report(tmp_path, *TWO_DAYS, "--brand", "bolt", "--plot", str(page_path))
+    assert f"Chart written to {page_path}" in text
+    page = page_path.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 7 and page.count("<figure") == 7
+    assert "<script" not in page and "<link" not in page and "brand Bolt" in page
+    assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--brand", "nope"], "No brand with the slug 'nope'. Known slugs: acme, bolt."),
+        (["--since", "2026-13-01"], "is not a date: use YYYY-MM-DD"),
+        (["--since", "2026-01-12", "--until", "2026-01-11"], "The start date is after the end date."),
+        (["--plot", "charts.png"], "--plot writes .svg or .html files, not 'charts.png'."),
+    ],
+)
+def test_bad_arguments(tmp_path, args, message):
+    known_fixture()
+    with pytest.raises(CommandError, match=re.escape(message)):
+        run_report(tmp_path, *args)
