@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 
 from brand_guides.access import managed_brands, sees_all_brands
