@@ -15,10 +15,10 @@ A regeneration keeps the customer's words (``description``) and records the owne
 ``review_log``; it runs as a request of its own (no customer: it is the shop's), with the design's
 product, colour, brand, size and recipe, the owner's prompt and, unless asked otherwise, the same
 seed. When it has succeeded, ``line_regeneration_settle`` swaps its first image into the line design
-(the mockup drawn again from the frozen composition; the size, and so the preflight, is the same);
-the state stays ``pending_review`` so the owner approves what is now there. The worker settles at
-once on success; the approval page and the periodic sweep settle anything left (a failed or lost
-regeneration).
+(the mockup drawn again from the frozen composition; the size, and so the preflight, is the same; the
+old print files are dropped); the state stays ``pending_review`` so the owner approves what is now
+there. The worker settles at once on success; the approval page and the periodic sweep settle anything
+left (a failed or lost regeneration).
 """
 
 from __future__ import annotations
@@ -323,6 +323,11 @@ def _swap_in(line: LineDesign, generation: GenerationRequest) -> bool:
         locked.scheduler_name = generation.scheduler_name or locked.scheduler_name
         locked.recipe = replace(generation.recipe, seed=image.seed, variations=1).as_dict()
         locked.regeneration = None
+        # The print files showed the old picture: none until approval makes them again (fulfilment
+        # reads ``print_file_pending`` meanwhile, never the old picture).
+        locked.print_file = ""
+        locked.print_pdf = ""
+        locked.print_warnings = []
         locked.review_log = [
             *(locked.review_log or []),
             _log_entry("regenerated", None, request=str(generation.pk), seed=image.seed),

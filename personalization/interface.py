@@ -354,6 +354,8 @@ _LAZY = {
     # the text-layer object of the API (a host's order line takes it as "text_layer")
     "TextLayerSerializer": "personalization.api.text",
     "TextLayerOutputSerializer": "personalization.api.text",
+    # the shop's approval of an ordered design (a host's order line shows it as "review")
+    "LineReviewSerializer": "personalization.api.review",
     # customer emails: what a host's email builder returns (queue_email)
     "Email": "personalization.emails",
     "InlineImage": "personalization.emails",

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch
 
-from personalization.interface import Email, InlineImage, absolute_url, email_thumbnail
+from personalization.interface import Email, InlineImage, absolute_url, email_thumbnail, line_review
 
 from .models import Order, OrderLine
 
@@ -11,7 +11,8 @@ ORDER_CONFIRMATION = "order_confirmation"
 
 def order_confirmation(number: str) -> Email | None:
     """The order confirmation: number, lines (each personalized line with its frozen design's mockup
-    as an inline image), total, shipping address and a link to the order."""
+    as an inline image, and a note on those the shop checks before printing), total, shipping
+    address and a link to the order."""
     order = (
         Order.objects.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("design")))
         .filter(number=number)
@@ -30,11 +31,17 @@ def order_confirmation(number: str) -> Email | None:
                     cid=f"line-{line.pk}@{order.number}", data=data, filename=f"line-{line.pk}.png"
                 )
                 images.append(image)
-        lines.append({"line": line, "design": design, "image": image})
+        waiting = design is not None and line_review(design)["state"] == "pending_review"
+        lines.append({"line": line, "design": design, "image": image, "pending_review": waiting})
     return Email(
         to=order.email,
         subject=f"Your order {order.number}",
         template="shop/email/order_confirmation",
-        context={"order": order, "lines": lines, "order_url": absolute_url(order.get_absolute_url())},
+        context={
+            "order": order,
+            "lines": lines,
+            "pending_review": any(item["pending_review"] for item in lines),
+            "order_url": absolute_url(order.get_absolute_url()),
+        },
         images=images,
     )

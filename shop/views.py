@@ -14,6 +14,7 @@ from personalization.interface import (
     GenerationImage,
     describe_text_layer,
     designs_for,
+    line_review,
     line_text_layer,
     text_form_values,
     validate_text_layer,
@@ -162,9 +163,21 @@ def checkout(request):
     )
 
 
+def _review_counts(lines) -> dict[str, int]:
+    """How many of these lines' designs wait for the shop's approval or were rejected."""
+    states = [line_review(line.design)["state"] for line in lines if getattr(line, "design", None)]
+    return {state: states.count(state) for state in ("pending_review", "rejected") if state in states}
+
+
 @require_GET
 def order_list(request):
-    orders = _own_orders(request).prefetch_related("lines")
+    orders = list(
+        _own_orders(request).prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("design"))
+        )
+    )
+    for order in orders:
+        order.review_counts = _review_counts(order.lines.all())
     return render(request, "shop/orders.html", {"orders": orders})
 
 
@@ -178,7 +191,10 @@ def order_detail(request, number):
     )
     for line in order.lines.all():
         design = getattr(line, "design", None)
-        if design is not None and (text := line_text_layer(design)):
+        if design is None:
+            continue
+        line.review = line_review(design)  # waiting for the shop's approval, approved or rejected
+        if text := line_text_layer(design):
             line.text_summary = describe_text_layer(text, brand=design.brand, palette=design.brand_palette)
     return render(request, "shop/order.html", {"order": order})
 

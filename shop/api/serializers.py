@@ -9,10 +9,12 @@ from rest_framework.reverse import reverse
 from apikit.serializers import StrictCharField, absolute_url
 from personalization.interface import (
     LineDesign,
+    LineReviewSerializer,
     MaterialSerializer,
     TextLayerOutputSerializer,
     TextLayerSerializer,
     can_manage_brand,
+    line_review,
     line_text_layer,
     preset_for_product,
 )
@@ -149,6 +151,9 @@ class LineDesignSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The print check the customer saw when ordering ({} for lines ordered before it existed).",
     )
+    review = serializers.SerializerMethodField(
+        help_text="The shop's approval before printing: nothing is printed unless `state` is `approved`."
+    )
 
     class Meta:
         model = LineDesign
@@ -172,6 +177,7 @@ class LineDesignSerializer(serializers.ModelSerializer):
             "brand_consistency",
             "text_layer",
             "preflight",
+            "review",
         ]
 
     def get_image_url(self, obj: LineDesign) -> str | None:
@@ -183,6 +189,10 @@ class LineDesignSerializer(serializers.ModelSerializer):
     @extend_schema_field(TextLayerOutputSerializer(allow_null=True))
     def get_text_layer(self, obj: LineDesign) -> dict | None:
         return line_text_layer(obj)
+
+    @extend_schema_field(LineReviewSerializer)
+    def get_review(self, obj: LineDesign) -> dict:
+        return LineReviewSerializer(line_review(obj)).data
 
     def _staff_reads(self, obj: LineDesign) -> bool:
         """Whether the reader manages the design's brand (asked once per brand and response)."""

@@ -29,7 +29,7 @@ from tests.email_helpers import (
     run_queued_emails,
     run_task,
 )
-from tests.factories import make_product, png, visitor
+from tests.factories import make_brand, make_product, png, visitor
 from tests.shop_helpers import checkout_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
@@ -112,6 +112,30 @@ def test_the_confirmation_is_sent_by_the_worker_with_one_inline_image_per_person
     assert sent.get_content_type() == "multipart/related"
     assert EmailNotification.objects.get().status == EmailNotification.Status.SENT
     assert Task.objects.get(name=f"email-order_confirmation-{order.number}").success is True
+
+
+WAITING = "a person at the shop checks this design before it is printed."
+
+
+@pytest.mark.parametrize("policy", ["manual", "automatic"])
+def test_the_confirmation_says_which_designs_the_shop_checks_before_printing(
+    client, policy, django_capture_on_commit_callbacks
+):
+    product = make_product(name="Harbour tee", slug="harbour-tee", brand=make_brand(approval_policy=policy))
+    me = visitor(client, "visitor-me")
+    fill_cart(me, product)
+    with django_capture_on_commit_callbacks(execute=True):
+        me.post(reverse("shop:checkout"), checkout_data())
+    order = Order.objects.get()
+    run_queued_emails()
+
+    [message] = mail.outbox  # the confirmation only: no approval email for a line approved at checkout
+    assert order.number in message.subject
+    [(html, _)] = message.alternatives
+    waiting = 2 if policy == "manual" else 0  # the two personalized lines; never the plain one
+    assert message.body.count(WAITING) == waiting and html.count(WAITING) == waiting
+    assert ("We email you when the shop has approved a design" in message.body) is (policy == "manual")
+    assert [n.kind for n in EmailNotification.objects.all()] == ["order_confirmation"]
 
 
 def test_a_rolled_back_order_queues_and_sends_nothing(client, product, django_capture_on_commit_callbacks):

@@ -3,14 +3,18 @@ oscar's order lines. The designs are made by the real worker code (personalizati
 the tiny random-weight pipeline, in this process; the order is placed by oscar's own OrderCreator."""
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from oscar.core.loading import get_class, get_model
 from PIL import Image
 
 from personalization import interface, worker
+from personalization.approval import line_design_approve
+from personalization.hosts import host
 from personalization.review import generation_hold_for_review
 from personalization.tasks import print_file_render
+from tests.email_helpers import purge_email_queue, run_queued_emails
 from tests.hosts.oscar.conftest import make_oscar_product, place_order
 from tests.hosts.oscar.integration import (
     DESIGN_OPTION_CODE,
@@ -362,6 +366,37 @@ def test_oscars_checkout_shows_why_a_held_design_cannot_be_ordered(logged_in, ti
     # The basket is the customer's open basket again, with the design still in it.
     basket = logged_in.get(reverse("basket:summary")).context["basket"]
     assert basket.status == "Open" and basket.num_lines == 1
+
+
+def test_a_manual_brands_design_waits_for_the_shop_on_oscars_order_line(
+    tiny, brand, product, customer, basket, django_capture_on_commit_callbacks
+):
+    brand.approval_policy = "manual"
+    brand.save(update_fields=["approval_policy"])
+    wolf = design(product, customer, seed=95)
+    basket_add_design(basket=basket, image=wolf.images.get(index=0))
+    order = place_order(basket, user=customer)
+
+    line = order.lines.get()
+    frozen = line.design
+    assert frozen.review_state == "pending_review"
+    assert interface.line_review(frozen)["state"] == "pending_review"
+    assert interface.fulfilment_refusal(frozen)  # not printed before the shop approves it
+    assert interface.fulfilment_files(frozen) == []
+    contact = host().order_line_contact(line)
+    assert contact == interface.OrderLineContact(
+        email=customer.email, order_number=order.number, order_url="", product_name=line.title
+    )
+    assert order.email == customer.email and order.number == str(100000 + basket.pk)
+
+    # The approval email goes to oscar's order address, naming oscar's order number.
+    purge_email_queue()
+    with django_capture_on_commit_callbacks(execute=True):
+        line_design_approve(design=frozen)
+    run_queued_emails()
+    [message] = mail.outbox
+    assert message.to == [customer.email] and f"in order {order.number}" in message.body
+    assert interface.line_review(frozen)["state"] == "approved" and not interface.fulfilment_refusal(frozen)
 
 
 # --- the design option's value is bound to its owner -----------------------------------------------
