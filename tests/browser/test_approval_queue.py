@@ -1,6 +1,7 @@
 """The shop owner's approval queue in real headless Chromium: a brand with the manual approval
 policy has two ordered designs waiting; its owner (staff, not a superuser) logs into the admin, opens
-the queue from the admin index, approves one design and rejects the other with a reason."""
+the queue from the admin index, approves one design and rejects the other with a reason; the customer
+then sees both outcomes on the order pages."""
 
 import re
 
@@ -28,7 +29,7 @@ def test_the_owner_approves_one_design_and_rejects_another(live_server, page):
     owner.groups.add(Group.objects.get(name=SHOP_OWNER_GROUP))
     brand = make_manual_brand(name="Northwind")
     brand.owners.add(owner)
-    customer = make_user("ada")
+    customer = make_user("ada", password=PASSWORD)
     lion = ordered_design(brand=brand, user=customer, description="A lion on a hill")
     owl = ordered_design(brand=brand, user=customer, description="An owl at night")
     lion_order, owl_order = lion.order_line.order.number, owl.order_line.order.number
@@ -74,8 +75,23 @@ def test_the_owner_approves_one_design_and_rejects_another(live_server, page):
     assert [url for url in failed if not url.endswith("/favicon.ico")] == []
     assert [e for e in page.js_errors if "Failed to load resource" not in e] == []
 
-    # What the customer is shown (the order page and the API read line_review): in this worktree
-    # neither shows the review yet, so the test reads the saved state through the same function.
+    # What the customer is shown: the customer logs in to the shop and opens both orders.
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", customer.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator('form button[type="submit"], form input[type="submit"]').last.click()
+    page.goto(f"{live_server.url}/orders/{lion_order}/")
+    notice = page.locator(".review-notice")
+    assert notice.locator(".status-pill--approved").inner_text() == "Approved"
+    assert "Approved for printing." in notice.inner_text()
+    page.goto(f"{live_server.url}/orders/{owl_order}/")
+    notice = page.locator(".review-notice")
+    assert notice.locator(".status-pill--rejected").inner_text() == "Rejected"
+    assert f"Reason: {REASON}" in notice.inner_text()
+    page.goto(f"{live_server.url}/orders/")
+    assert page.get_by_text("1 design rejected").is_visible()
+
     lion.refresh_from_db()
     owl.refresh_from_db()
     assert line_review(lion)["label"] == "Approved" and line_review(lion)["reason"] == ""
