@@ -149,12 +149,19 @@ def timeline_chart(points: list[dict], bucket: str) -> Chart:
 # --- failures, cache, cost ----------------------------------------------------------------------------
 
 
+def _count_ticks(top: int, *, most: int = 10) -> list[int]:
+    """Whole-number ticks from 0 to at least ``top`` (counts have no fractions), at most ``most``+1."""
+    step = max(1, -(-top // most))
+    return list(range(0, top + step, step))
+
+
 def failures_chart(reasons: list[dict]) -> Chart:
     title = "Failures and rejections by reason"
     chart = _chart(pygal.HorizontalBar, title=title, y_title="Count", show_legend=False)
     if reasons:
         chart.x_labels = [row["label"] for row in reasons]
         chart.add("Count", [row["count"] for row in reasons])
+        chart.y_labels = _count_ticks(max(row["count"] for row in reasons))
     caption = (
         "Failed and rejected requests by status and error code, and ordered designs the shop "
         "rejected in review."

@@ -89,3 +89,15 @@ def test_charts_of_the_known_rows():
     assert {"Queue depth", "Submitted", "Finished (throughput)", "Succeeded"} <= set(timeline)
     assert "USD per design" in texts(ET.fromstring(drawn["cost"].svg))
     assert "All categories: AI 0.0049 vs designer 25.00." in drawn["cost"].description
+
+
+def test_count_axes_have_whole_number_ticks():
+    from personalization.charts import _count_ticks, failures_chart
+
+    assert _count_ticks(1) == [0, 1]
+    assert _count_ticks(7) == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert _count_ticks(25) == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
+    svg = failures_chart(
+        [{"label": "Failed: GPU out of memory", "count": 1, "status": "failed", "code": "gpu_oom"}]
+    ).svg
+    assert ">0.2<" not in svg and ">0.5<" not in svg
