@@ -1,11 +1,12 @@
 # Two commands: `make run` (set up and start the shop: web + GPU worker) and `make test`.
+# `make prod`: the production profile from the environment (README.md, Deploying).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run prod test lint format bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +15,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 run: $(VENV)/.installed
 	PORT=$(PORT) scripts/run.sh
+
+# Checks the production settings (refuses to start if they fail), migrates, collects static files,
+# then runs gunicorn (gunicorn.conf.py), the GPU worker and the web cluster's worker.
+prod: $(VENV)/.installed
+	PORT=$(PORT) scripts/prod.sh
 
 test: $(VENV)/.installed
 	@if [ -x /usr/bin/chromium ]; then echo "Chromium found at /usr/bin/chromium: browser tests will run."; \

@@ -7,16 +7,33 @@ from pathlib import Path
 
 import environ
 
+from config.production import refuse_unsafe_production
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# "production" (`make prod` sets it) refuses to start with DEBUG on, a weak SECRET_KEY or an empty or
+# "*" ALLOWED_HOSTS (config/production.py); "development" (the default) keeps the DEBUG conveniences.
+DJANGO_ENV = env("DJANGO_ENV", default="development")
+if DJANGO_ENV not in ("development", "production"):
+    raise environ.ImproperlyConfigured(
+        f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}."
+    )
+PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-change-me" if DEBUG else environ.Env.NOTSET)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+if PRODUCTION:
+    SECRET_KEY = env("SECRET_KEY", default="")  # never a fallback key: an unset one is refused below
+else:
+    SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-change-me" if DEBUG else environ.Env.NOTSET)
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG and not PRODUCTION else []
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if PRODUCTION:
+    refuse_unsafe_production(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)
 
 INSTALLED_APPS = [
     "brand_guides.apps.BrandScopedAdminConfig",  # django.contrib.admin, brand-scoped site
@@ -31,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from the site's own static files (no CDN: the docs work offline).
+    "drf_spectacular_sidecar",
     # the project's API toolkit (errors, parsers, pagination, idempotency, token view)
     "apikit",
     # the plugin
@@ -104,7 +123,8 @@ USE_TZ = True
 
 # --- Static and media; S3 (django-storages) when AWS_STORAGE_BUCKET_NAME is set -----------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Where `collectstatic` writes (whitenoise serves it, compressed, with hashed names when DEBUG is off).
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
@@ -246,6 +266,23 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The ordered design's approval state (design.review.state) by a name of its own.
+    "ENUM_NAME_OVERRIDES": {"LineReviewStateEnum": "personalization.models.LineDesign.ReviewState"},
+    # /api/docs/ (Swagger UI) and /api/redoc/ load their scripts from drf-spectacular-sidecar's
+    # static files, never a CDN; no online validator badge either.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The system's fonts: ReDoc's default Montserrat and Roboto would come from Google Fonts.
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, sans-serif",
+                "headings": {"fontFamily": "system-ui, sans-serif"},
+            }
+        }
+    },
 }
 
 # --- The plugin -------------------------------------------------------------------------------
@@ -320,7 +357,17 @@ PERSONALIZATION = {
 }
 
 # --- Security (production values unless DEBUG) --------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy: the header (as a WSGI key) and value by which the proxy says that a
+# request came in over HTTPS. The proxy must set it on every request, replacing a client's own, so
+# SECURE_SSL_REDIRECT redirects only what really came over http. Empty: no proxy in front, the
+# connection itself decides.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise environ.ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER must be a header and its value, e.g. HTTP_X_FORWARDED_PROTO,https "
+        "(or empty)."
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import Http404
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from personalization.interface import BRAND_API_URLS, STUDIO_URLS, private_file
 
@@ -15,7 +15,13 @@ urlpatterns = [
     path("api/v1/", include(BRAND_API_URLS)),
     path("api/v1/", include("shop.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Both pages load their scripts from drf-spectacular-sidecar's static files (SPECTACULAR_SETTINGS).
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
     path("personalize/", include(STUDIO_URLS)),
     # Customer files: checked per request, then handed to the web server (personalization.files).
     path("private-media/<path:name>", private_file, name="private_media"),
