@@ -127,11 +127,17 @@ def line_design_approve(*, design: LineDesign, user=None) -> LineDesign:
     """Pending -> approved; the print file is made again from the design as it is now (after the
     commit, by the worker), and the customer is told. A design whose regeneration is still running
     cannot be approved (the owner would approve a picture about to be replaced)."""
+    from .print_queue import first_wake
+
     line_regeneration_settle(design=design)
     updated = LineDesign.objects.filter(
         pk=design.pk, review_state=ReviewState.PENDING, regeneration__isnull=True
     ).update(
-        review_state=ReviewState.APPROVED, review_reason="", reviewed_at=timezone.now(), reviewed_by=user
+        review_state=ReviewState.APPROVED,
+        review_reason="",
+        reviewed_at=timezone.now(),
+        reviewed_by=user,
+        print_job_wake_at=first_wake(),  # the print job is owed until its files are stored
     )
     design.refresh_from_db()
     if not updated:

@@ -61,6 +61,13 @@ DEFAULTS: dict[str, Any] = {
     "DESIGN_PREVIEW_RATE": "120/min",
     "MAX_BATCH_IMAGES": 8,
     "SWEEP_INTERVAL_SECONDS": 10,
+    # The sweeper's wake-ups of work still waiting (a queued request, an owed print file) back off
+    # exponentially from two leases up to this many seconds (docs/WORKER.md, "Failure modes").
+    "WAKE_MAX_SECONDS": 30 * 60,
+    # Storing a finished design's pictures: tries after the first, waiting STORAGE_RETRY_SECONDS x
+    # 2^(try - 1) between them, the pictures kept in memory; then the request fails (storage_error).
+    "STORAGE_RETRIES": 3,
+    "STORAGE_RETRY_SECONDS": 0.5,
     # The output safety check (personalization.safety), run in the worker on every variation before
     # anyone can see it. Off only on purpose: the worker then warns at start and on every request,
     # and the admin shows a red banner.

@@ -9,6 +9,7 @@ the shop's side (``REFUNDED_CODES``) gives back the daily quota the request was 
       |  |               |   \\-cancel----> cancelled (by the worker, after cancel_requested)
       |  |               |   \\-reject----> rejected (unsafe output, text in the picture)
       |  \\---sweep (lease expired, attempts left)   (no attempts left: failed "worker_lost")
+      |  \\---release (the worker stops gracefully: the attempt is given back)
       \\--cancel (the customer)--> cancelled
 
 The customer's cancel (``generation_cancel``) cancels a queued request at once and only sets
@@ -147,6 +148,8 @@ REFUNDED_CODES = frozenset(
         "brand_adapter_error",
         "safety_unavailable",
         "model_unavailable",
+        "input_missing",  # the shop's storage lost the customer's reference picture
+        "storage_error",  # the pictures were made but could not be stored
     }
 )
 
@@ -229,10 +232,28 @@ def generation_mark_cancelled(*, request_id, worker: str) -> bool:
     )
 
 
+def generation_release(*, request_id, worker: str) -> bool:
+    """Running -> queued for a worker that stops gracefully (SIGTERM) before finishing: the lease
+    is released and the attempt its claim counted is given back, so a deploy never uses up a
+    request's attempts. The row waits for the next worker (woken by the caller, or the sweep)."""
+    return bool(
+        GenerationRequest.objects.filter(
+            pk=request_id, status=Status.RUNNING, worker=worker, attempts__gt=0
+        ).update(
+            status=Status.QUEUED,
+            attempts=F("attempts") - 1,
+            lease_expires_at=None,
+            worker="",
+            progress_step=0,
+            started_at=None,
+        )
+    )
+
+
 def sweep_expired_leases(*, now=None) -> dict:
     """Requeue rows whose worker died (lease expired) or fail them after MAX_ATTEMPTS; re-wake
     queued rows that waited long (a lost queue message). Returns counts."""
-    from .queue import enqueue_generation
+    from .queue import enqueue_generation, next_wake
 
     now = now or timezone.now()
     expired = GenerationRequest.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now)
@@ -256,25 +277,19 @@ def sweep_expired_leases(*, now=None) -> dict:
                 _give_back(row.quota_charges)  # the shop's failure: the quota is given back
         failed += lost
     requeued_ids = []
-    for row in expired.filter(attempts__lt=conf.MAX_ATTEMPTS).only("pk"):
+    for row in expired.filter(attempts__lt=conf.MAX_ATTEMPTS).only("pk", "created_at"):
+        # Woken below; lease_expires_at is then the time of its next wake-up (not at every sweep).
         if GenerationRequest.objects.filter(
             pk=row.pk, status=Status.RUNNING, lease_expires_at__lt=now
-        ).update(status=Status.QUEUED, lease_expires_at=None, worker="", progress_step=0):
-            requeued_ids.append(row.pk)
-    # Queued rows nobody picked up for a while: the queue message may be lost (the row is the
-    # truth). Wake each at most once per 2 leases (lease_expires_at doubles as "next wake-up").
-    rewoken = []
-    stale = GenerationRequest.objects.filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
-        status=Status.QUEUED,
-        created_at__lt=now - timedelta(seconds=conf.LEASE_SECONDS * 2),
-    ).values_list("pk", flat=True)[:100]
-    for pk in stale:
-        if pk not in requeued_ids and GenerationRequest.objects.filter(pk=pk, status=Status.QUEUED).update(
-            lease_expires_at=now + timedelta(seconds=conf.LEASE_SECONDS * 2)
+        ).update(
+            status=Status.QUEUED,
+            lease_expires_at=next_wake(now=now, waited=now - row.created_at),
+            worker="",
+            progress_step=0,
         ):
-            rewoken.append(pk)
-    for pk in [*requeued_ids, *rewoken]:
+            requeued_ids.append(row.pk)
+    rewoken = _rewake_waiting(now=now, skip=set(requeued_ids))
+    for pk in requeued_ids:
         enqueue_generation(pk)
     limits.purge_expired(at=now)  # usage counters of windows that have ended
     if failed or requeued_ids:
@@ -282,3 +297,34 @@ def sweep_expired_leases(*, now=None) -> dict:
             "sweep: %s requeued, %s failed after %s attempts", len(requeued_ids), failed, conf.MAX_ATTEMPTS
         )
     return {"requeued": len(requeued_ids), "failed": failed, "rewoken": len(rewoken)}
+
+
+def _rewake_waiting(*, now, skip: set) -> list:
+    """Queued rows nobody picked up for a while: their queue message may be lost (a broker that was
+    down, a flushed Redis); the row is the truth. A queued row's ``lease_expires_at`` is the time of
+    its next wake-up, which backs off (``queue.next_wake``: the wait doubles, two leases to
+    WAKE_MAX_SECONDS), and a row whose wake-up still waits in the queue (ORM broker) is not woken
+    again: one pending wake-up per request at most, and logarithmically many messages in all."""
+    from .queue import enqueue_generation, next_wake, pending_task_names
+
+    stale = list(
+        GenerationRequest.objects.filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now),
+            status=Status.QUEUED,
+            created_at__lt=now - timedelta(seconds=conf.LEASE_SECONDS * 2),
+        )
+        .exclude(pk__in=skip)
+        .order_by("created_at")
+        .values_list("pk", "created_at")[:100]
+    )
+    pending = pending_task_names(f"generation-{pk}" for pk, _ in stale) or set()
+    rewoken = []
+    for pk, created_at in stale:
+        moved = GenerationRequest.objects.filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now), pk=pk, status=Status.QUEUED
+        ).update(lease_expires_at=next_wake(now=now, waited=now - created_at))
+        if moved and f"generation-{pk}" not in pending:
+            rewoken.append(pk)
+    for pk in rewoken:
+        enqueue_generation(pk)
+    return rewoken

@@ -371,6 +371,9 @@ class LineDesign(models.Model):
         help_text="The print file as PDF: TrimBox and BleedBox set, image embedded losslessly, sRGB.",
     )
     print_warnings = models.JSONField(default=list, blank=True)
+    # A print job is owed (set with the order and the approval, cleared when the files are stored):
+    # the time the sweeper wakes it again if no worker has made the files by then (a lost message).
+    print_job_wake_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # What is composed onto the design (personalization.artwork.ArtworkSpec.as_dict(), without the
     # binary parts): fit, transparent background, logo placement, the text layer.
     composition = models.JSONField(default=dict, blank=True)

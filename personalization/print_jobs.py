@@ -5,6 +5,9 @@ It reads the design frozen onto an order line (``services.line_design_create``) 
 composition (``conditioning.artwork_spec_frozen``: logo, text and font as they were ordered),
 renders the print files with ``printing.print_files`` (Lanczos, or the diffusers upscaler named by
 PRINT_UPSCALER, which imports torch) and stores the PNG and the PDF next to the line's other files.
+
+A print job is owed while the design's ``print_job_wake_at`` is set (``personalization.print_queue``);
+storing the files here pays it off.
 """
 
 from PIL import Image
@@ -22,6 +25,7 @@ def line_design_render_print_file(*, design_id: int) -> LineDesign:
     the file) and ``print.pdf`` (TrimBox and BleedBox set); warnings stored (e.g. low effective DPI).
     A line ordered before compositions were frozen prints its design alone, cover-fitted."""
     design = LineDesign.objects.get(pk=design_id)
+    owed = design.print_job_wake_at
     spec = artwork_spec_frozen(design)
     with design.image.open("rb") as fh:
         image = Image.open(fh, formats=["PNG"])  # written by the worker as PNG
@@ -39,4 +43,7 @@ def line_design_render_print_file(*, design_id: int) -> LineDesign:
     design.print_pdf.name = store_bytes(f"{prefix}/print.pdf", result.pdf_bytes)
     design.print_warnings = list(result.warnings)
     design.save(update_fields=["print_file", "print_pdf", "print_warnings"])
+    # Paid off, unless it was owed again meanwhile (an approval while this ran): that one stays.
+    LineDesign.objects.filter(pk=design.pk, print_job_wake_at=owed).update(print_job_wake_at=None)
+    design.print_job_wake_at = None if owed == design.print_job_wake_at else design.print_job_wake_at
     return design

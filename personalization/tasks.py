@@ -8,11 +8,16 @@ def generation_run(request_id: str) -> str:
     return run(request_id)
 
 
-def sweep() -> dict:
+def sweep(*, now=None) -> dict:
+    """The sweeper (run_gpu_worker's loop, sweep_generations, or a schedule): leases, waiting
+    requests and owed print jobs whose queue message was lost, owners' regenerations."""
     from .approval import line_regeneration_settle
     from .lifecycle import sweep_expired_leases
+    from .print_queue import print_jobs_wake
 
-    counts = sweep_expired_leases()
+    counts = sweep_expired_leases(now=now)
+    # Print jobs whose wake-up was lost (the broker was down at checkout or approval).
+    counts["print_jobs_woken"] = print_jobs_wake(now=now)
     # Owners' regenerations that ended without the worker settling them (a failure, a lost worker).
     counts["regenerations_settled"] = line_regeneration_settle()
     return counts

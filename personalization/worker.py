@@ -3,8 +3,10 @@ pipeline call with live progress, blurred previews and cancellation, then score,
 off-brand, run the output safety check (re-seed once if unsafe), composite mockups and store
 everything. Runs only inside the worker process (imports torch)."""
 
+import contextlib
 import logging
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -40,10 +42,62 @@ SAFETY_UNAVAILABLE_MESSAGE = (
     "This design could not be checked before showing it, so it was not kept. The problem is on the "
     "shop's side; please try again later."
 )
+INPUT_MISSING_MESSAGE = (
+    "The reference picture you uploaded for this design is no longer on the shop's server, so no "
+    "design was made. Please upload it again and resubmit; this request was not counted against your "
+    "daily designs."
+)
+STORAGE_MESSAGE = (
+    "The design was made but the shop could not save it. The problem is on the shop's side; please "
+    "try again later (this request was not counted against your daily designs)."
+)
 MODEL_UNAVAILABLE_MESSAGE = (
     "This design could not be made: the image model it needs is not available at the moment. The "
     "problem is on the shop's side, and this request was not counted against your daily designs."
 )
+
+
+class InputMissing(Exception):
+    """A file the request needs (its reference picture) is gone from storage: ``input_missing``."""
+
+
+class StorageFailed(Exception):
+    """The finished pictures could not be stored after STORAGE_RETRIES more tries: ``storage_error``."""
+
+
+class WorkerStopping(Exception):
+    """The worker process was asked to stop (SIGTERM): the batch stops at its next step and its rows
+    are released without using up an attempt (``lifecycle.generation_release``)."""
+
+
+# Set by SIGTERM while a task runs (``graceful_stop``); the step callback reads it.
+stopping = threading.Event()
+storage_sleep = time.sleep  # the wait between storage tries (a test replaces it instead of waiting)
+
+
+def _on_term(signum, frame) -> None:
+    stopping.set()
+
+
+@contextlib.contextmanager
+def graceful_stop():
+    """While a task runs, SIGTERM asks the batch to stop at its next step (``stopping``) instead of
+    killing the process mid-step; after the task, the signal is delivered again to the handler that
+    was in place (django-q2's default: the process exits). Only the main thread can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping.clear()
+    previous = signal.signal(signal.SIGTERM, _on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if stopping.is_set():
+            stopping.clear()
+            signal.raise_signal(signal.SIGTERM)
+
+
 # A preset whose weights failed to load is not tried again for this long (seconds) in the process:
 # a queue of its requests fails at once, without a load attempt each. A fixed setting is picked up
 # after that, or at once by a restarted worker.
@@ -293,11 +347,23 @@ def job_for(req: GenerationRequest, *, seeds: list[int] | None = None):
     recipe = req.recipe
     reference = None
     if recipe.is_img2img and req.reference_image:
-        with req.reference_image.open("rb") as fh:
-            reference = Image.open(fh, formats=["PNG"])  # stored by submit as PNG
-            reference.load()
+        try:
+            with req.reference_image.open("rb") as fh:
+                reference = Image.open(fh, formats=["PNG"])  # stored by submit as PNG
+                reference.load()
+        except Exception as exc:
+            if not _exists(req.reference_image):
+                raise InputMissing(f"the reference picture {req.reference_image.name} is gone") from exc
+            raise
     lora_path = _local_path(req.brand.lora_weights) if recipe.lora else None
     return recipe.job(reference_image=reference, lora_path=lora_path, seeds=seeds)
+
+
+def _exists(field) -> bool:
+    try:
+        return field.storage.exists(field.name)
+    except Exception:  # the storage cannot say: not a missing file
+        return True
 
 
 def reseed(seed: int, index: int) -> int:
@@ -326,10 +392,12 @@ class _Progress:
         if now - self.last >= conf.PROGRESS_INTERVAL or step == total:
             self.last = now
             previews = latents_to_preview(latents, size=conf.PREVIEW_SIZE)
-            names = {
-                pk: postprocess.store_preview(self.batch[pk], previews[self.offsets[pk]])
-                for pk in self.active
-            }
+            names = {}
+            for pk in self.active:
+                try:
+                    names[pk] = postprocess.store_preview(self.batch[pk], previews[self.offsets[pk]])
+                except Exception:  # a live preview is not worth the GPU work: the next step tries again
+                    logger.warning("request %s: the live preview could not be stored", pk, exc_info=True)
             GenerationRequest.objects.filter(pk__in=self.active).update(progress_total=total)
             stop = lifecycle.generation_heartbeat(
                 request_ids=list(self.active), worker=self.worker, step=step, preview_names=names
@@ -346,6 +414,8 @@ class _Progress:
             self.cancelled.add(pk)
         if not self.active:
             raise GenerationCancelled(f"cancelled at step {step} of {total}")
+        if stopping.is_set():
+            raise WorkerStopping(f"stopped at step {step} of {total}")
 
 
 class _KeepAlive:
@@ -382,6 +452,11 @@ class _KeepAlive:
 
 def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2)."""
+    with graceful_stop():
+        return _run(request_id)
+
+
+def _run(request_id) -> str:
     worker = worker_name()
     # Load before claiming, so that loading time never eats into a lease: the default preset once per
     # process (and weights), then the preset of the request this task is for. Each is tried at most
@@ -423,16 +498,32 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
         for req in batch:
             _fail_unchecked(req, worker=worker)
         return "safety_unavailable"
-    progress = _Progress(batch, worker)
     started = time.monotonic()
+    progress = None
     try:
         # The batch shares its preset (lifecycle.compatible_waiting batches one model's requests). A
         # preset not loaded yet (the task was for another request) loads here, its leases kept alive.
         ensure_loaded(batch[0].preset)
         eng = engine(batch[0].preset)
-        results = eng.generate([job_for(req) for req in batch], on_step=progress)
+        batch, jobs = _jobs(batch, worker=worker)
+        if not batch:
+            return "input_missing"
+        progress = _Progress(batch, worker)
+        results = eng.generate(jobs, on_step=progress)
     except GenerationCancelled:
         return f"cancelled {len(progress.cancelled)}"
+    except WorkerStopping:  # a graceful stop: the rows go back to the queue, their attempt unused
+        released = [
+            req.pk
+            for req in batch
+            if req.pk in progress.active and lifecycle.generation_release(request_id=req.pk, worker=worker)
+        ]
+        logger.warning("the worker is stopping: %s released to the queue", released)
+        from .queue import enqueue_generation
+
+        for pk in released:
+            enqueue_generation(pk)
+        return f"stopped, released {len(released)}"
     except ModelUnavailable as exc:  # the shop's configuration: logged in full by load()
         logger.error("failing %s with model_unavailable: %s", [req.pk for req in batch], exc)
         for req in batch:
@@ -490,6 +581,55 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
         time.monotonic() - started - pipeline_seconds,
     )
     return f"succeeded {done} of {len(batch)}"
+
+
+def _jobs(batch: list[GenerationRequest], *, worker: str) -> tuple[list[GenerationRequest], list]:
+    """The engine jobs of a batch; a request whose reference picture is gone from storage fails
+    with ``input_missing`` (refunded: the shop lost it) and leaves the batch."""
+    kept, jobs = [], []
+    for req in batch:
+        try:
+            jobs.append(job_for(req))
+        except InputMissing as exc:
+            logger.error("request %s: %s", req.pk, exc)
+            lifecycle.generation_fail(
+                request_id=req.pk, worker=worker, code="input_missing", message=INPUT_MISSING_MESSAGE
+            )
+            continue
+        kept.append(req)
+    return kept, jobs
+
+
+def _stored(req: GenerationRequest, call):
+    """``call()``, a write into the private storage, tried again up to STORAGE_RETRIES times
+    (waiting STORAGE_RETRY_SECONDS x 2^n; the lease is kept alive meanwhile). Raises StorageFailed."""
+    for attempt in range(conf.STORAGE_RETRIES + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == conf.STORAGE_RETRIES:
+                raise StorageFailed(f"{type(exc).__name__}: {exc}") from exc
+            delay = conf.STORAGE_RETRY_SECONDS * 2**attempt
+            logger.warning(
+                "request %s: storing failed (%s), try %s of %s in %.1f s",
+                req.pk,
+                exc,
+                attempt + 2,
+                conf.STORAGE_RETRIES + 1,
+                delay,
+            )
+            storage_sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _fail_storage(req: GenerationRequest, *, worker: str, exc: StorageFailed) -> str:
+    logger.error("request %s: its pictures could not be stored, failing it: %s", req.pk, exc)
+    try:
+        postprocess.discard_outputs(req)  # no half-stored variation stays visible or orderable
+    except Exception:
+        logger.exception("request %s: its partly stored pictures could not be removed", req.pk)
+    lifecycle.generation_fail(request_id=req.pk, worker=worker, code="storage_error", message=STORAGE_MESSAGE)
+    return "storage_error"
 
 
 def _fail_unchecked(req: GenerationRequest, *, worker: str) -> None:
@@ -607,21 +747,30 @@ def finish_request(
             return "text_in_design"
         # Held before anything is stored: the customer never sees these images unless staff approve.
         review.generation_hold_for_review(request_id=req.pk, reason=f"Text in the picture: {found}.")
-    for item in kept:
-        postprocess.store_variation(
-            req=req,
-            index=item.index,
-            image=item.image,
-            seed=item.seed,
-            score=item.score,
-            flags=item.flags,
-            reseeded_from=item.reseeded_from,
-            seconds=item.seconds,
-            safety=item.safety_record(),
-        )
-    visible = GenerationRequest.objects.filter(review.images_visible_q(), pk=req.pk).exists()
-    if visible and kept:  # a held design keeps its blurred preview
-        postprocess.store_checked_preview(req, kept[0].image, size=conf.PREVIEW_SIZE)
+    # Storage errors are tried again (the pictures stay in memory): the GPU work is not thrown away.
+    try:
+        for item in kept:
+            _stored(
+                req,
+                lambda item=item: postprocess.store_variation(
+                    req=req,
+                    index=item.index,
+                    image=item.image,
+                    seed=item.seed,
+                    score=item.score,
+                    flags=item.flags,
+                    reseeded_from=item.reseeded_from,
+                    seconds=item.seconds,
+                    safety=item.safety_record(),
+                ),
+            )
+        visible = GenerationRequest.objects.filter(review.images_visible_q(), pk=req.pk).exists()
+        if visible and kept:  # a held design keeps its blurred preview
+            _stored(
+                req, lambda: postprocess.store_checked_preview(req, kept[0].image, size=conf.PREVIEW_SIZE)
+            )
+    except StorageFailed as exc:
+        return _fail_storage(req, worker=worker, exc=exc)
     if lifecycle.generation_succeed(request_id=req.pk, worker=worker):
         # "Your design is ready" when the customer waited long (queued after the commit, sent by the
         # default cluster: the GPU worker never waits for a mail server). Never fails the design.

@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from personalization.conf import conf
-from personalization.lifecycle import sweep_expired_leases
+from personalization.tasks import sweep
 from personalization.worker import check_safety, check_settings, models_in_use
 
 
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             while not stopping and all(child.poll() is None for child in children):
                 close_old_connections()
                 try:
-                    sweep_expired_leases()
+                    sweep()
                 except Exception as exc:  # a database hiccup must not stop the worker
                     self.stderr.write(f"sweep failed: {exc}")
                 deadline = time.monotonic() + interval
