@@ -6,11 +6,11 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
-from rest_framework.throttling import ScopedRateThrottle
 
 from .errors import error_responses, field_errors_serializer
 from .parsers import JSONParser
 from .schema import RETRY_AFTER
+from .throttling import FailOpenScopedRateThrottle
 
 AuthTokenErrorSerializer = field_errors_serializer("AuthTokenError", ["username", "password"])
 
@@ -19,13 +19,14 @@ class AuthTokenView(ObtainAuthToken):
     """Exchange a username and password for an API token (one token per user).
 
     Throttled per client address under the ``auth_token`` rate. On its own it uses DRF's cache-backed
-    ``ScopedRateThrottle``; a project passes its own (``as_view(throttle_classes=...)``), as
+    ``ScopedRateThrottle`` (open while the cache is down: ``apikit.throttling``); a project passes
+    its own (``as_view(throttle_classes=...)``), as
     ``config.api`` does with the plugin's counter-backed one, exact under parallel requests."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
     throttle_scope = "auth_token"
-    throttle_classes = (ScopedRateThrottle,)
+    throttle_classes = (FailOpenScopedRateThrottle,)
     parser_classes = (JSONParser, FormParser, MultiPartParser)
 
     @extend_schema(

@@ -231,6 +231,16 @@ Q_CLUSTER["ALT_CLUSTERS"] = {
     }
 }
 
+# --- Cache: shared by every process (config/cache.py) -----------------------------------------
+# CACHE_URL when set (redis://host:6379/1, dbcache://django_cache, locmemcache://), else Redis at
+# REDIS_URL under the "cache" key prefix, else the database's django_cache table (made by `migrate`:
+# shop.apps runs createcachetable after it).
+from config.cache import caches_for  # noqa: E402
+
+CACHES = caches_for(cache_url=env("CACHE_URL", default=""), redis_url=REDIS_URL)
+# The health endpoints answer plain HTTP probes from a load balancer (no redirect to https).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 # --- Email: the console in development (the default), SMTP in production ----------------------
 # EMAIL_URL: smtp+tls://user:password@smtp.example.com:587 (django-environ's email_url; also smtp://,
 # smtp+ssl://, consolemail://, filemail://, memorymail://, dummymail://). Customer emails are sent by
@@ -335,6 +345,14 @@ PERSONALIZATION = {
     "LEASE_SECONDS": env.int("PERSONALIZATION_LEASE_SECONDS", default=60),
     "MAX_ATTEMPTS": env.int("PERSONALIZATION_MAX_ATTEMPTS", default=3),
     "SWEEP_INTERVAL_SECONDS": env.float("PERSONALIZATION_SWEEP_INTERVAL", default=10.0),
+    # Health and the watchdog (docs/WORKER.md, "Health"): the GPU workers' heartbeat interval, when a
+    # silent worker counts as stale (run_gpu_worker then restarts its cluster unless the watchdog is
+    # off), and the age of the oldest queued request from which /readyz is degraded, then failing.
+    "WORKER_HEARTBEAT_SECONDS": env.float("PERSONALIZATION_WORKER_HEARTBEAT_SECONDS", default=5.0),
+    "WORKER_STALE_SECONDS": env.float("PERSONALIZATION_WORKER_STALE_SECONDS", default=60.0),
+    "WORKER_WATCHDOG": env.bool("PERSONALIZATION_WORKER_WATCHDOG", default=True),
+    "QUEUE_AGE_WARN_SECONDS": env.int("PERSONALIZATION_QUEUE_AGE_WARN_SECONDS", default=120),
+    "QUEUE_AGE_FAIL_SECONDS": env.int("PERSONALIZATION_QUEUE_AGE_FAIL_SECONDS", default=600),
     "PROGRESS_INTERVAL": env.float("PERSONALIZATION_PROGRESS_INTERVAL", default=1.0),
     # Print files: "" upscales with Lanczos; a hub id or directory of a diffusers x4 upscaler uses it.
     "PRINT_UPSCALER": env("PERSONALIZATION_PRINT_UPSCALER", default=""),

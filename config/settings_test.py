@@ -24,3 +24,9 @@ WHITENOISE_AUTOREFRESH = True
 # The suite checks the built-in presets; the CPU demo's smaller default size (config/settings.py)
 # is a `make run` choice, tested on its own (tests/test_settings.py).
 PERSONALIZATION = {**PERSONALIZATION, "PRESET_OVERRIDES": {}}  # noqa: F405
+
+# The cache: Redis or CACHE_URL as configured (as .ci/run does); instead of the default database cache,
+# local memory: tests/conftest.py clears the cache around every test, also in tests that have no
+# database access. The database cache is tested on its own (tests/test_cache.py).
+if CACHES["default"]["BACKEND"].endswith("DatabaseCache") and not os.environ.get("CACHE_URL"):  # noqa: F405
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

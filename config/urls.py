@@ -6,9 +6,11 @@ from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from personalization.interface import BRAND_API_URLS, STUDIO_URLS, private_file
+from personalization.interface import BRAND_API_URLS, HEALTH_URLS, STUDIO_URLS, private_file
 
 urlpatterns = [
+    # GET /healthz (the web answers) and /readyz (database, cache, GPU workers, queue): docs/WORKER.md.
+    path("", include(HEALTH_URLS)),
     path("admin/", admin.site.urls),
     # The token view (apikit) and the plugin's generations, one "api" namespace (config.api).
     path("api/v1/", include("config.api")),

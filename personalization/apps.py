@@ -24,6 +24,12 @@ class PersonalizationConfig(AppConfig):
         post_migrate.connect(
             ensure_email_sweep_schedule, sender=self, dispatch_uid="personalization.email_sweep_schedule"
         )
+        # Each new worker process of the GPU cluster beats (personalization.heartbeat).
+        from django_q.signals import post_spawn
+
+        from .heartbeat import on_worker_spawn
+
+        post_spawn.connect(on_worker_spawn, dispatch_uid="personalization.worker_heartbeat")
 
 
 def ensure_email_sweep_schedule(sender, using="default", **kwargs) -> None:

@@ -68,6 +68,21 @@ DEFAULTS: dict[str, Any] = {
     # 2^(try - 1) between them, the pictures kept in memory; then the request fails (storage_error).
     "STORAGE_RETRIES": 3,
     "STORAGE_RETRY_SECONDS": 0.5,
+    # Health (personalization.health: GET /readyz, `manage.py personalization_health`; docs/WORKER.md).
+    # Each GPU worker process writes its heartbeat row every WORKER_HEARTBEAT_SECONDS from a thread;
+    # a worker not seen for WORKER_STALE_SECONDS is stopped, wedged or gone (keep it several beats
+    # long, so one slow database write is not a death).
+    "WORKER_HEARTBEAT_SECONDS": 5,
+    "WORKER_STALE_SECONDS": 60,
+    # run_gpu_worker kills (SIGKILL) a process of its own cluster whose heartbeat is stale; django-q2
+    # starts a new one and the lease sweeper requeues its request. False: only report it.
+    "WORKER_WATCHDOG": True,
+    # The oldest queued request: degraded at WARN, failing at FAIL (seconds waited since submit).
+    "QUEUE_AGE_WARN_SECONDS": 120,
+    "QUEUE_AGE_FAIL_SECONDS": 600,
+    # Running requests whose newest heartbeat (the lease renewal) is older than this: degraded. The
+    # sweeper requeues them when their lease ends; a value that lasts means a sweeper that is not running.
+    "RUNNING_STALE_SECONDS": 120,
     # The output safety check (personalization.safety), run in the worker on every variation before
     # anyone can see it. Off only on purpose: the worker then warns at start and on every request,
     # and the admin shows a red banner.

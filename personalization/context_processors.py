@@ -1,7 +1,6 @@
 from functools import cache
 
-from django.core.cache import cache as shared_cache
-
+from .caching import cache_get, cache_set
 from .conf import conf, demo_presets
 
 # How long the presets chosen in the catalogue (brands, products) are remembered for the banner.
@@ -12,7 +11,7 @@ CHOSEN_PRESETS_KEY = "personalization:chosen-presets"
 def chosen_presets() -> frozenset[str]:
     """The presets that brands and the host's personalizable products choose (cached briefly: the
     host adapter describes every product)."""
-    chosen = shared_cache.get(CHOSEN_PRESETS_KEY)
+    chosen = cache_get(CHOSEN_PRESETS_KEY)  # an unreachable cache is a miss (personalization.caching)
     if chosen is None:
         from brand_guides.models import Brand
 
@@ -22,7 +21,7 @@ def chosen_presets() -> frozenset[str]:
         chosen = set(Brand.objects.exclude(model_preset="").values_list("model_preset", flat=True))
         chosen |= {info.model_preset for info in adapter.product_infos(adapter.products())}
         chosen.discard("")
-        shared_cache.set(CHOSEN_PRESETS_KEY, chosen, CHOSEN_PRESETS_SECONDS)
+        cache_set(CHOSEN_PRESETS_KEY, chosen, CHOSEN_PRESETS_SECONDS)
     return frozenset(chosen)
 
 

@@ -4,7 +4,8 @@ What a host does with the plugin, in one place:
 
 - describe its products to the plugin: subclass ``HostAdapter`` (returning ``ProductInfo``) and name
   it in ``PERSONALIZATION["HOST_ADAPTER"]``;
-- include the URLs: ``path("", include(STUDIO_URLS))``, ``path("api/", include(API_URLS))``;
+- include the URLs: ``path("", include(STUDIO_URLS))``, ``path("api/", include(API_URLS))``, and
+  the health endpoints at the root, ``path("", include(HEALTH_URLS))`` (``/healthz``, ``/readyz``);
 - let customers submit, cancel and list designs (the studio does it for them; hosts rarely need to);
 - freeze a chosen design onto a placed order line (``freeze_design``), refusing designs that may
   not be ordered (``order_refusal``);
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 STUDIO_URLS = "personalization.urls"
 API_URLS = "personalization.api.urls"
 BRAND_API_URLS = "brand_guides.api.urls"  # brands, materials, styles (read-only)
+HEALTH_URLS = "personalization.health_urls"  # GET /healthz and /readyz (personalization.health)
 BASE_TEMPLATE = "personalization/base.html"
 
 
@@ -376,6 +378,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "API_URLS",
     "BRAND_API_URLS",
+    "HEALTH_URLS",
     "BASE_TEMPLATE",
     "PRESET_CHOICES",
     "STUDIO_URLS",

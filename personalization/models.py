@@ -531,3 +531,29 @@ class EmailNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}: {self.get_status_display()}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The liveness of one GPU worker process: a thread in the process (``heartbeat.HeartbeatThread``)
+    writes ``last_seen`` every WORKER_HEARTBEAT_SECONDS whatever the process is doing, so a row not
+    seen for WORKER_STALE_SECONDS is a process that is stopped (SIGSTOP), wedged with the interpreter
+    held, or gone. ``run_gpu_worker``'s watchdog kills such a process of its own cluster
+    (``watchdog``) and django-q2 starts a new one; the health checks (``health``) read the rows."""
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Idle"
+        BUSY = "busy", "Busy"
+        KILLED = "killed", "Killed by the watchdog"
+
+    worker = models.CharField(max_length=120, unique=True, help_text='"host:pid", as on the requests.')
+    host = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
+    started_at = models.DateTimeField(help_text="When the process started (tells a reused pid apart).")
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.worker} ({self.get_state_display()}, seen {self.last_seen:%Y-%m-%d %H:%M:%S})"

@@ -289,8 +289,7 @@ def image_preflight(image: GenerationImage, *, text: TextLayer | None = None) ->
 
     Cached per image, brand version and revision, text layer, print area and print settings: an API
     list asks for every image, and composing the artwork reads the design and the brand's logo."""
-    from django.core.cache import cache
-
+    from .caching import cache_get, cache_set
     from .conditioning import artwork_spec_for
     from .conf import conf
     from .selectors import request_product_info
@@ -300,7 +299,7 @@ def image_preflight(image: GenerationImage, *, text: TextLayer | None = None) ->
     bleed_mm = float(conf.PRINT_BLEED_MM)
     label = upscaler_label(conf.PRINT_UPSCALER)
     key = _cache_key(image, text, info, (bleed_mm, label))
-    cached = cache.get(key)
+    cached = cache_get(key)  # an unreachable cache is a miss (personalization.caching)
     if cached is not None:
         return cached
     spec = artwork_spec_for(req, text=text)
@@ -312,7 +311,7 @@ def image_preflight(image: GenerationImage, *, text: TextLayer | None = None) ->
         upscaler_label=label,
         artwork=_small_artwork(image, spec, bleed_mm),
     )
-    cache.set(key, result, CACHE_SECONDS)
+    cache_set(key, result, CACHE_SECONDS)
     return result
 
 

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from PIL import Image
 
-from . import approval, emails, lifecycle, postprocess, presets, review, safety
+from . import approval, emails, heartbeat, lifecycle, postprocess, presets, review, safety
 from .conf import conf
 from .engine.options import check_size
 from .models import GenerationRequest
@@ -451,9 +451,14 @@ class _KeepAlive:
 
 
 def run(request_id) -> str:
-    """The django-q2 task body. Returns a short summary (stored by django-q2)."""
-    with graceful_stop():
-        return _run(request_id)
+    """The django-q2 task body. Returns a short summary (stored by django-q2). The process's
+    heartbeat row says busy meanwhile (personalization.heartbeat)."""
+    heartbeat.set_state(heartbeat.State.BUSY)
+    try:
+        with graceful_stop():
+            return _run(request_id)
+    finally:
+        heartbeat.set_state(heartbeat.State.IDLE)
 
 
 def _run(request_id) -> str:

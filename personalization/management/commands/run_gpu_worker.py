@@ -9,12 +9,17 @@ if the detectors cannot load it refuses to start, unless PERSONALIZATION_SAFETY_
 preset whose weights are a local directory that does not exist is only warned about: the worker
 serves the other presets, and that preset's requests fail with ``model_unavailable``.
 
+Each tick (the sweep interval) it also runs the watchdog (personalization.watchdog): a cluster of its
+own whose worker has a heartbeat older than WORKER_STALE_SECONDS (stopped, wedged) is killed and
+started again, and the sweeper requeues the request that worker held when its lease ends.
+
 Equivalent by hand: `Q_CLUSTER_NAME=gpu python manage.py qcluster` and
 `python manage.py sweep_generations --loop 10`.
 """
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
+from personalization import heartbeat, watchdog
 from personalization.conf import conf
 from personalization.tasks import sweep
 from personalization.worker import check_safety, check_settings, models_in_use
@@ -52,7 +58,7 @@ class Command(BaseCommand):
             env = {**os.environ, "Q_CLUSTER_NAME": conf.GPU_CLUSTER}
             if gpu is not None:
                 env["CUDA_VISIBLE_DEVICES"] = gpu
-            children.append(subprocess.Popen([sys.executable, sys.argv[0], "qcluster"], env=env))
+            children.append(self.spawn(env))
         models = "; ".join(
             f"{name} {model}" + (" (default)" if name == conf.DEFAULT_PRESET else "")
             for name, model in models_in_use().items()
@@ -75,10 +81,7 @@ class Command(BaseCommand):
         try:
             while not stopping and all(child.poll() is None for child in children):
                 close_old_connections()
-                try:
-                    sweep()
-                except Exception as exc:  # a database hiccup must not stop the worker
-                    self.stderr.write(f"sweep failed: {exc}")
+                self.tick(children)
                 deadline = time.monotonic() + interval
                 while not stopping and time.monotonic() < deadline:
                     time.sleep(0.2)
@@ -91,3 +94,37 @@ class Command(BaseCommand):
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+    def spawn(self, env: dict) -> subprocess.Popen:
+        """One cluster: ``manage.py qcluster`` with the GPU cluster's name (and its GPU) in ``env``."""
+        child = subprocess.Popen([sys.executable, sys.argv[0], "qcluster"], env=env)
+        child.cluster_env = env  # what the watchdog starts it again with
+        return child
+
+    def tick(self, children: list, *, now=None) -> None:
+        """One round of supervision: the lease sweep, the watchdog (a cluster with a stale worker is
+        killed and started again in its place in ``children``), old heartbeat rows pruned. A database
+        hiccup stops none of them for good: the next tick tries again."""
+        try:
+            sweep()  # leases, waiting requests, owed print files, regenerations
+        except Exception as exc:  # a database hiccup must not stop the worker
+            self.stderr.write(f"sweep failed: {exc}")
+        try:
+            if conf.WORKER_WATCHDOG:
+                for index, child in enumerate(children):
+                    children[index] = self.watch(child, now=now)
+            heartbeat.heartbeats_prune()
+        except Exception as exc:
+            self.stderr.write(f"watchdog failed: {exc}")
+
+    def watch(self, child: subprocess.Popen, *, now=None) -> subprocess.Popen:
+        """``child`` if its workers beat; else a new cluster started after killing its whole tree."""
+        tree = watchdog.descendants(child.pid)
+        stale = watchdog.find_stale(host=socket.gethostname(), processes=tree, now=now)
+        if not stale:
+            return child
+        watchdog.kill_tree(child.pid, tree)
+        child.wait(timeout=30)
+        watchdog.mark_killed(stale, now=now)
+        self.stderr.write(f"watchdog: restarted the cluster of {', '.join(row.worker for row in stale)}")
+        return self.spawn(child.cluster_env)

@@ -1,0 +1,86 @@
+"""The watchdog with a REAL `run_gpu_worker` (django-q2 cluster "gpu" on the test database): its
+worker process beats; stopped with SIGSTOP, it goes silent, the watchdog kills its cluster and starts
+another, whose new worker beats, and the health checks say so throughout."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+from django.utils import timezone
+
+from personalization import health
+from personalization.models import WorkerHeartbeat
+from tests.worker_fixtures import MODEL_ENV, ROOT, database_url_for_workers, wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+State = WorkerHeartbeat.State
+
+
+def _ours(proc: subprocess.Popen, *, state=None):
+    """The heartbeat rows of the worker processes below ``proc`` (other tests' workers may beat too)."""
+    try:
+        pids = {child.pid for child in psutil.Process(proc.pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return []
+    rows = WorkerHeartbeat.objects.filter(pid__in=pids)
+    return list(rows if state is None else rows.filter(state=state))
+
+
+def test_a_stopped_worker_is_restarted_and_a_new_one_beats(tiny_models, tmp_path, settings):
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "WORKER_STALE_SECONDS": 4}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": database_url_for_workers(),
+        **{MODEL_ENV[name]: str(path) for name, path in tiny_models.items()},
+        "PERSONALIZATION_DEVICE": "cpu",
+        "PERSONALIZATION_DTYPE": "float32",
+        "PERSONALIZATION_WORKER_HEARTBEAT_SECONDS": "0.5",
+        "PERSONALIZATION_WORKER_STALE_SECONDS": "4",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "run_gpu_worker", "--sweep-interval", "0.5"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stopped = None
+    try:
+        [first] = wait_until(lambda: _ours(proc, state=State.IDLE), timeout=120, message="a heartbeat")
+        assert health.check_workers(now=timezone.now()).status == health.OK
+
+        os.kill(first.pid, signal.SIGSTOP)  # hung: stopped, not dead
+        stopped = first.pid
+        wait_until(
+            lambda: WorkerHeartbeat.objects.filter(pk=first.pk, state=State.KILLED).exists(),
+            timeout=60,
+            message="the watchdog to kill the stopped worker's cluster",
+        )
+        assert not psutil.pid_exists(first.pid) or psutil.Process(first.pid).status() == psutil.STATUS_ZOMBIE
+        [second] = wait_until(lambda: _ours(proc, state=State.IDLE), timeout=120, message="a new worker")
+        assert second.pid != first.pid
+        assert proc.poll() is None  # run_gpu_worker itself goes on
+        output = log.read_text(errors="replace")
+        assert f"watchdog: restarted the cluster of {first.worker}" in output
+        assert health.check_workers(now=timezone.now()).status == health.OK
+    finally:
+        if stopped is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stopped, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
