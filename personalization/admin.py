@@ -29,8 +29,16 @@ from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
 from . import approval, emails, review, selectors, services
+from .conf import conf
 from .hosts import host
-from .models import EmailNotification, GenerationImage, GenerationRequest, LineDesign, UsageCounter
+from .models import (
+    EmailNotification,
+    GenerationImage,
+    GenerationRequest,
+    LineDesign,
+    UsageCounter,
+    WorkerHeartbeat,
+)
 
 Status = GenerationRequest.Status
 ReviewState = GenerationRequest.ReviewState
@@ -990,3 +998,19 @@ class EmailNotificationAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.
             self.message_user(request, f"Queued {queued} email(s) to be sent again.", messages.SUCCESS)
         for reason, count in refusals.items():
             self.message_user(request, f"{count} email(s) were left as they are: {reason}", messages.WARNING)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The GPU worker processes' heartbeats (personalization.heartbeat): which are alive, busy, or
+    were killed by the watchdog. Written by the workers only; GET /readyz reads the same rows."""
+
+    list_display = ("worker", "host", "pid", "state", "started_at", "last_seen", "seen_ago")
+    list_filter = ("state", "host")
+    search_fields = ("worker", "host")
+
+    @admin.display(description="Seen", ordering="-last_seen")
+    def seen_ago(self, obj: WorkerHeartbeat) -> str:
+        seconds = (timezone.now() - obj.last_seen).total_seconds()
+        stale = seconds > conf.WORKER_STALE_SECONDS
+        return f"{seconds:.0f} s ago" + (" (stale)" if stale else "")

@@ -60,8 +60,18 @@ def objects(superuser):
     make_idempotency_key(superuser)
     _usage_counter()
     _email_notification()
+    _worker_heartbeat()
     _third_party_rows(superuser)
     return {"product": product, "generation": done, "design": design}
+
+
+def _worker_heartbeat() -> None:
+    from django.utils import timezone
+
+    from personalization.models import WorkerHeartbeat
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(worker="gpu-0:4242", host="gpu-0", pid=4242, started_at=now, last_seen=now)
 
 
 def _email_notification() -> None:
@@ -341,3 +351,24 @@ def test_generation_request_changelist_keeps_the_report_button(admin_client, obj
     page = admin_client.get(_url(GenerationRequest, "changelist")).content.decode()
     assert reverse("admin:personalization_generationrequest_report") in page
     assert admin_client.get(reverse("admin:personalization_generationrequest_report")).status_code == 200
+
+
+def test_worker_heartbeats_are_listed_for_superusers_with_their_age(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from personalization.models import WorkerHeartbeat
+    from tests.factories import make_user
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(worker="gpu-1:101", host="gpu-1", pid=101, started_at=now, last_seen=now)
+    WorkerHeartbeat.objects.create(
+        worker="gpu-1:102", host="gpu-1", pid=102, started_at=now, last_seen=now - timedelta(minutes=10)
+    )
+    client.force_login(make_user("root-hb", is_staff=True, is_superuser=True))
+    page = client.get("/admin/personalization/workerheartbeat/").content.decode()
+    assert "gpu-1:101" in page and "gpu-1:102" in page
+    assert page.count("(stale)") == 1
+    client.force_login(make_user("staff-hb", is_staff=True))
+    assert client.get("/admin/personalization/workerheartbeat/").status_code == 403
