@@ -64,6 +64,8 @@ BREAKS = [
         "def later():\n    from personalization.engine import core  # noqa\n",
         "torch",
     ),
+    # Not only torch: nothing that requirements-web.txt leaves out (a web node lacks it).
+    ("web-path-torch-free", "brand_guides", "def later():\n    import img2pdf  # noqa\n", "img2pdf"),
 ]
 
 

@@ -1,9 +1,11 @@
 """`pip install .`: the plugin's three apps build as one wheel with their templates, static files,
 migrations and the SD 2.1 configs; the bundled shop, the project settings and the tests stay out."""
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -106,9 +108,51 @@ def test_the_metadata_names_the_web_dependencies_and_the_worker_extra(wheel):
     ]
     web = [r for r in requires if "extra ==" not in r]
     worker = [r for r in requires if 'extra == "worker"' in r]
-    for name in ("Django", "djangorestframework", "drf-spectacular", "django-htmx", "django-q2", "pillow"):
+    for name in (
+        *("Django", "djangorestframework", "drf-spectacular", "django-htmx", "django-q2", "pillow"),
+        *("django-sendfile2", "numpy", "coloraide", "pygal", "fonttools"),
+    ):
         assert any(r.startswith(name) for r in web), name
     assert not any(r.startswith(("torch", "diffusers", "transformers")) for r in web)  # never on the web path
-    for name in ("torch", "diffusers", "transformers", "nudenet", "rapidocr", "onnxruntime"):
+    for name in (
+        "torch",
+        "diffusers",
+        "transformers",
+        "nudenet",
+        "rapidocr",
+        "onnxruntime",
+        "img2pdf",
+        "psutil",
+    ):
         assert any(r.startswith(name) for r in worker), name
     assert "Provides-Extra: worker" in metadata
+
+
+def _name(requirement: str) -> str:
+    """A requirement's distribution name, normalised (PEP 503), without version, extras or markers."""
+    return re.split(r"[\s\[<>=!~;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pinned(path: Path) -> set[str]:
+    """The names a requirements file pins, following its `-r` includes."""
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            names |= _pinned(path.parent / line[3:].strip())
+        elif line:
+            names.add(_name(line))
+    return names
+
+
+def test_the_project_pins_the_plugins_dependencies_on_the_same_side():
+    """A web node (requirements-web.txt) has every base dependency of the plugin; a worker machine
+    (requirements-worker.txt) every one of the worker extra too; the web file has none of the extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {_name(r) for r in project["dependencies"]}
+    worker = {_name(r) for r in project["optional-dependencies"]["worker"]}
+    web_pins, worker_pins = _pinned(ROOT / "requirements-web.txt"), _pinned(ROOT / "requirements-worker.txt")
+    assert sorted(base - web_pins) == []
+    assert sorted(worker - worker_pins) == []
+    assert sorted(worker & web_pins) == []
+    assert _pinned(ROOT / "requirements.txt") == worker_pins  # everything, as `make run` installs it
