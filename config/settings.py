@@ -345,6 +345,12 @@ PERSONALIZATION = {
     "LEASE_SECONDS": env.int("PERSONALIZATION_LEASE_SECONDS", default=60),
     "MAX_ATTEMPTS": env.int("PERSONALIZATION_MAX_ATTEMPTS", default=3),
     "SWEEP_INTERVAL_SECONDS": env.float("PERSONALIZATION_SWEEP_INTERVAL", default=10.0),
+    # run_gpu_worker refuses a PERSONALIZATION_TASK_TIMEOUT below this, or below twice the measured
+    # model load and warm-up (docs/WORKER.md, "Failure modes").
+    "MIN_TASK_TIMEOUT_SECONDS": env.int("PERSONALIZATION_MIN_TASK_TIMEOUT", default=120),
+    # Stored files no row references: deleted by the sweep once an hour (0: never), when an hour old.
+    "ORPHAN_SWEEP_SECONDS": env.int("PERSONALIZATION_ORPHAN_SWEEP_SECONDS", default=3600),
+    "ORPHAN_GRACE_SECONDS": env.int("PERSONALIZATION_ORPHAN_GRACE_SECONDS", default=3600),
     # Health and the watchdog (docs/WORKER.md, "Health"): the GPU workers' heartbeat interval, when a
     # silent worker counts as stale (run_gpu_worker then restarts its cluster unless the watchdog is
     # off), and the age of the oldest queued request from which /readyz is degraded, then failing.

@@ -24,6 +24,9 @@ WHITENOISE_AUTOREFRESH = True
 # The suite checks the built-in presets; the CPU demo's smaller default size (config/settings.py)
 # is a `make run` choice, tested on its own (tests/test_settings.py).
 PERSONALIZATION = {**PERSONALIZATION, "PRESET_OVERRIDES": {}}  # noqa: F405
+# No orphan-file sweep from the periodic sweep: the S3 runs share one bucket across tests, and a
+# test's fake clock would reach other tests' files. tests/personalization/test_orphans.py turns it on.
+PERSONALIZATION["ORPHAN_SWEEP_SECONDS"] = 0
 
 # The cache: Redis or CACHE_URL as configured (as .ci/run does); instead of the default database cache,
 # local memory: tests/conftest.py clears the cache around every test, also in tests that have no

@@ -30,6 +30,11 @@ class PersonalizationConfig(AppConfig):
         from .heartbeat import on_worker_spawn
 
         post_spawn.connect(on_worker_spawn, dispatch_uid="personalization.worker_heartbeat")
+        # ... then loads and warms up before its first task (personalization.startup): after the
+        # heartbeat's receiver, so the process beats while it loads.
+        from .startup import on_worker_spawn as load_on_spawn
+
+        post_spawn.connect(load_on_spawn, dispatch_uid="personalization.worker_warm_start")
 
 
 def ensure_email_sweep_schedule(sender, using="default", **kwargs) -> None:

@@ -61,6 +61,12 @@ DEFAULTS: dict[str, Any] = {
     "DESIGN_PREVIEW_RATE": "120/min",
     "MAX_BATCH_IMAGES": 8,
     "SWEEP_INTERVAL_SECONDS": 10,
+    # run_gpu_worker refuses a GPU cluster task timeout (Q_CLUSTER["ALT_CLUSTERS"]["gpu"]["timeout"])
+    # below the larger of MIN_TASK_TIMEOUT_SECONDS and the newest measured load and warm-up time of a
+    # worker x TASK_TIMEOUT_LOAD_MARGIN (personalization.startup; loading itself happens before any
+    # task, but a task that loads another preset, and the restart after a kill, must fit).
+    "MIN_TASK_TIMEOUT_SECONDS": 120,
+    "TASK_TIMEOUT_LOAD_MARGIN": 2.0,
     # The sweeper's wake-ups of work still waiting (a queued request, an owed print file) back off
     # exponentially from two leases up to this many seconds (docs/WORKER.md, "Failure modes").
     "WAKE_MAX_SECONDS": 30 * 60,
@@ -68,6 +74,13 @@ DEFAULTS: dict[str, Any] = {
     # 2^(try - 1) between them, the pictures kept in memory; then the request fails (storage_error).
     "STORAGE_RETRIES": 3,
     "STORAGE_RETRY_SECONDS": 0.5,
+    # Orphan files (personalization.orphans): a stored customer file that no row references (a
+    # rolled-back submit or order, a worker that failed between a design and its mockup) is deleted by
+    # the periodic sweep at most once per ORPHAN_SWEEP_SECONDS (0: never; `manage.py
+    # personalization_orphans --delete` by hand), once it is older than ORPHAN_GRACE_SECONDS, so a
+    # write whose row is still on its way is never touched (keep it above the GPU task timeout).
+    "ORPHAN_SWEEP_SECONDS": 3600,
+    "ORPHAN_GRACE_SECONDS": 3600,
     # Health (personalization.health: GET /readyz, `manage.py personalization_health`; docs/WORKER.md).
     # Each GPU worker process writes its heartbeat row every WORKER_HEARTBEAT_SECONDS from a thread;
     # a worker not seen for WORKER_STALE_SECONDS is stopped, wedged or gone (keep it several beats

@@ -27,15 +27,24 @@ RETENTION = timedelta(days=1)
 
 
 def worker_heartbeat_beat(
-    *, worker: str, host: str, pid: int, started_at: datetime, state: str | None = None, now=None
+    *,
+    worker: str,
+    host: str,
+    pid: int,
+    started_at: datetime,
+    state: str | None = None,
+    load_seconds: float | None = None,
+    now=None,
 ) -> WorkerHeartbeat:
     """Record that ``worker`` is alive at ``now``; ``state`` None keeps the row's state (a new row
-    starts idle). A row the watchdog marked killed that beats again is a new process with the same
-    name (a reused pid): it starts afresh."""
+    starts idle), ``load_seconds`` None keeps the measured load time. A row the watchdog marked
+    killed that beats again is a new process with the same name (a reused pid): it starts afresh."""
     now = now or timezone.now()
     fields = {"host": host, "pid": pid, "started_at": started_at, "last_seen": now}
     if state is not None:
         fields["state"] = state
+    if load_seconds is not None:
+        fields["load_seconds"] = load_seconds
     if not WorkerHeartbeat.objects.filter(worker=worker).exclude(state=State.KILLED).update(**fields):
         row = WorkerHeartbeat(worker=worker, **{"state": State.IDLE, **fields})
         row.full_clean(validate_unique=False)
@@ -56,6 +65,7 @@ class HeartbeatThread:
     def __init__(self, *, worker: str, host: str, pid: int, started_at: datetime, stop_event=None):
         self.worker, self.host, self.pid, self.started_at = worker, host, pid, started_at
         self.state = State.IDLE
+        self.load_seconds: float | None = None  # set once the process has loaded (worker.warm_start)
         self._stop = stop_event or threading.Event()
         self._thread = threading.Thread(target=self.run, name="worker-heartbeat", daemon=True)
 
@@ -68,7 +78,12 @@ class HeartbeatThread:
 
     def beat(self) -> None:
         worker_heartbeat_beat(
-            worker=self.worker, host=self.host, pid=self.pid, started_at=self.started_at, state=self.state
+            worker=self.worker,
+            host=self.host,
+            pid=self.pid,
+            started_at=self.started_at,
+            state=self.state,
+            load_seconds=self.load_seconds,
         )
 
     def run(self) -> None:
@@ -105,6 +120,19 @@ def set_state(state: str) -> None:
     if current is None or current.pid != os.getpid():
         return
     current.state = state
+    try:
+        current.beat()
+    except Exception:  # the thread's next beat writes it
+        logger.exception("worker heartbeat of %s failed", current.worker)
+
+
+def set_load_seconds(seconds: float) -> None:
+    """What loading took in this process (``worker.warm_start``), written at once; nothing without a
+    heartbeat."""
+    current = _current
+    if current is None or current.pid != os.getpid():
+        return
+    current.load_seconds = seconds
     try:
         current.beat()
     except Exception:  # the thread's next beat writes it

@@ -551,6 +551,12 @@ class WorkerHeartbeat(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
     started_at = models.DateTimeField(help_text="When the process started (tells a reused pid apart).")
     last_seen = models.DateTimeField(db_index=True)
+    load_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Seconds the process took to load the default preset, warm it up and load the safety "
+        "check when it was spawned (run_gpu_worker's task-timeout floor reads it).",
+    )
 
     class Meta:
         ordering = ["-last_seen"]

@@ -42,12 +42,18 @@ def private_token(*parts) -> str:
     return salted_hmac("personalization.storage", ":".join(str(p) for p in parts)).hexdigest()[:32]
 
 
+# The folders every customer file is written under: a request's (reference, previews, variations,
+# mockups) and an ordered line's (its frozen design and print files). personalization.orphans walks them.
+REQUEST_ROOT = "personalization"
+LINE_ROOT = "orders/designs"
+
+
 def request_prefix(request_id) -> str:
-    return f"personalization/{request_id}-{private_token('request', request_id)}"
+    return f"{REQUEST_ROOT}/{request_id}-{private_token('request', request_id)}"
 
 
 def line_prefix(line_id) -> str:
-    return f"orders/designs/{line_id}-{private_token('line', line_id)}"
+    return f"{LINE_ROOT}/{line_id}-{private_token('line', line_id)}"
 
 
 def store_bytes(name: str, data: bytes) -> str:

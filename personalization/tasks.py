@@ -10,9 +10,11 @@ def generation_run(request_id: str) -> str:
 
 def sweep(*, now=None) -> dict:
     """The sweeper (run_gpu_worker's loop, sweep_generations, or a schedule): leases, waiting
-    requests and owed print jobs whose queue message was lost, owners' regenerations."""
+    requests and owed print jobs whose queue message was lost, owners' regenerations, and (once an
+    hour, ORPHAN_SWEEP_SECONDS) stored files that no row references."""
     from .approval import line_regeneration_settle
     from .lifecycle import sweep_expired_leases
+    from .orphans import orphan_sweep
     from .print_queue import print_jobs_wake
 
     counts = sweep_expired_leases(now=now)
@@ -20,6 +22,8 @@ def sweep(*, now=None) -> dict:
     counts["print_jobs_woken"] = print_jobs_wake(now=now)
     # Owners' regenerations that ended without the worker settling them (a failure, a lost worker).
     counts["regenerations_settled"] = line_regeneration_settle()
+    # Files whose row never came (a rolled-back submit or order, a failure mid-store); rate-limited.
+    counts["orphans_deleted"] = orphan_sweep(now=now)
     return counts
 
 

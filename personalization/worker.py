@@ -116,7 +116,7 @@ class ModelUnavailable(Exception):
 # (preset, model) -> (time.monotonic() until which it is not tried again, why it failed)
 _load_failures: dict[tuple[str, str], tuple[float, str]] = {}
 load_clock = time.monotonic  # the clock of _load_failures (a test moves it on instead of sleeping)
-# (preset, model) of the default preset once loaded ahead of the first claim (or tried to)
+# (preset, model) of the default preset once loaded by warm_start (or tried to)
 _preloaded: set[tuple[str, str]] = set()
 
 
@@ -291,8 +291,8 @@ def load(preset_name: str | None = None):
 def ensure_loaded(preset_name: str | None = None):
     """Load the pipeline of a preset (None: DEFAULT_PRESET) and run its warm-up shapes (each once
     per process); return the pipeline. Weights that cannot be loaded raise ModelUnavailable (see
-    load). The worker loads the default preset before its first claim, and the preset of a task's
-    request before it claims it."""
+    load). The worker process loads the default preset when it starts (warm_start), and another
+    preset after claiming its first request (the leases kept alive)."""
     pipeline = load(preset_name)
     eng = engine(preset_name)
     started = time.monotonic()
@@ -302,9 +302,8 @@ def ensure_loaded(preset_name: str | None = None):
 
 
 def _preload(preset_name: str, *, startup: bool = False) -> None:
-    """ensure_loaded before a claim, so that loading never eats into a lease. A failure stops
-    nothing here (load logs it): the claimed batch fails in the customer's words if its preset is
-    the one that cannot load, and other presets are served."""
+    """ensure_loaded, a failure stopping nothing (load logs it): the batch fails in the customer's
+    words if its preset is the one that cannot load, and other presets are served."""
     try:
         ensure_loaded(preset_name)
     except ModelUnavailable as exc:
@@ -319,12 +318,6 @@ def _preload(preset_name: str, *, startup: bool = False) -> None:
             )
     except Exception:  # a warm-up that failed: the generation tries again and reports it
         logger.exception("preset %s: the warm-up failed", preset_name)
-
-
-def _preset_of(request_id) -> str | None:
-    """The preset of a queued request (None: no such request, or no preset recorded)."""
-    name = GenerationRequest.objects.filter(pk=request_id).values_list("preset", flat=True).first()
-    return name if name in presets.BUILT_IN else None
 
 
 def _local_path(field) -> str:
@@ -461,20 +454,34 @@ def run(request_id) -> str:
         heartbeat.set_state(heartbeat.State.IDLE)
 
 
-def _run(request_id) -> str:
-    worker = worker_name()
-    # Load before claiming, so that loading time never eats into a lease: the default preset once per
-    # process (and weights), then the preset of the request this task is for. Each is tried at most
-    # once per task: a failure is remembered (load), and _run_batch then fails that preset's batch.
+def warm_start() -> float | None:
+    """Load the default preset, run its warm-up shapes and load the output safety check, once per
+    process; returns the seconds it took (None: done before). django-q2's ``post_spawn`` runs it in
+    each new GPU worker process before the process reads its first task (``personalization.startup``),
+    so no task's timeout ever counts it; a process that was not spawned so (a test, a sync cluster)
+    runs it in its first task, after the claim (``_run_batch``). A failure stops nothing here: the
+    default preset's requests fail with ``model_unavailable`` (its load failure is remembered), the
+    other presets are served, and a safety check that cannot load fails the work it would check."""
     default = (conf.DEFAULT_PRESET, presets.model_for(conf.DEFAULT_PRESET))
-    if default not in _preloaded:
-        _preloaded.add(default)
-        _preload(conf.DEFAULT_PRESET, startup=True)
-    _preload(_preset_of(request_id) or conf.DEFAULT_PRESET)
+    if default in _preloaded:
+        return None
+    _preloaded.add(default)
+    started = time.monotonic()
+    _preload(conf.DEFAULT_PRESET, startup=True)
     try:
-        safety.get_checker()  # likewise the safety check; if it cannot load, the claim fails the work
+        safety.get_checker()
     except safety.SafetyUnavailable as exc:
         logger.error("the output safety check cannot load: %s", exc)
+    seconds = time.monotonic() - started
+    logger.info("worker %s loaded and warmed up in %.1f s", worker_name(), seconds)
+    return seconds
+
+
+def _run(request_id) -> str:
+    worker = worker_name()
+    # Claim first, load after (run_batch, the leases kept alive meanwhile): a task that django-q2's
+    # timeout kills while a model loads has counted its attempt, so the sweeper requeues the row and
+    # fails it with worker_lost after MAX_ATTEMPTS, instead of leaving it queued for ever.
     first = lifecycle.generation_claim(request_id=request_id, worker=worker)
     if first is None:
         first = lifecycle.generation_claim_next(worker=worker)
@@ -506,8 +513,10 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
     started = time.monotonic()
     progress = None
     try:
-        # The batch shares its preset (lifecycle.compatible_waiting batches one model's requests). A
-        # preset not loaded yet (the task was for another request) loads here, its leases kept alive.
+        # The default preset is loaded when the process starts (warm_start; here only in a process
+        # that django-q2 did not spawn). The batch shares its preset (lifecycle.compatible_waiting
+        # batches one model's requests); one not loaded yet loads here, its leases kept alive.
+        warm_start()
         ensure_loaded(batch[0].preset)
         eng = engine(batch[0].preset)
         batch, jobs = _jobs(batch, worker=worker)

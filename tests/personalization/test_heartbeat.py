@@ -120,5 +120,6 @@ def test_only_the_gpu_clusters_workers_beat(monkeypatch, cluster, started):
     calls = []
     monkeypatch.setattr(Conf, "CLUSTER_NAME", cluster)
     monkeypatch.setattr(heartbeat, "start_for_this_process", lambda: calls.append("started"))
+    monkeypatch.setattr(worker, "warm_start", lambda: None)  # personalization.startup's receiver
     post_spawn.send(sender="django_q", proc_name="Process-1")
     assert calls == (["started"] if started else [])

@@ -4,10 +4,12 @@ loaded inside that process, no recycling) plus the lease sweeper, supervised tog
     python manage.py run_gpu_worker                # one GPU (or the CPU)
     python manage.py run_gpu_worker --gpus 0,1     # one cluster per GPU, pinned by CUDA_VISIBLE_DEVICES
 
-It first checks the engine settings and loads the output safety check (personalization.safety) once:
-if the detectors cannot load it refuses to start, unless PERSONALIZATION_SAFETY_CHECK=false. A
-preset whose weights are a local directory that does not exist is only warned about: the worker
-serves the other presets, and that preset's requests fail with ``model_unavailable``.
+It first checks the engine settings, the GPU cluster's task timeout against what loading takes
+(personalization.startup: it refuses a timeout below that floor), and loads the output safety
+check (personalization.safety) once: if the detectors cannot load it refuses to start, unless
+PERSONALIZATION_SAFETY_CHECK=false. A preset whose weights are a local directory that does not
+exist is only warned about: the worker serves the other presets, and that preset's requests fail
+with ``model_unavailable``.
 
 Each tick (the sweep interval) it also runs the watchdog (personalization.watchdog): a cluster of its
 own whose worker has a heartbeat older than WORKER_STALE_SECONDS (stopped, wedged) is killed and
@@ -28,7 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from personalization import heartbeat, watchdog
+from personalization import heartbeat, startup, watchdog
 from personalization.conf import conf
 from personalization.tasks import sweep
 from personalization.worker import check_safety, check_settings, models_in_use
@@ -51,6 +53,8 @@ class Command(BaseCommand):
             # with model_unavailable (worker.load).
             warnings = check_settings()
             check_safety()  # fail closed: no worker without the output safety check (unless turned off)
+            # A task timeout below what loading takes would kill the worker again and again.
+            startup.check_task_timeout()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         children = []

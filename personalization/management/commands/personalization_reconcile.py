@@ -1,0 +1,28 @@
+"""Print the reconciliation counts (personalization.reconcile): stuck requests, orphan files, ordered
+designs whose files are missing; exit 1 when any is not zero. For cron and the fault-injection suite."""
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from personalization.reconcile import reconcile
+
+
+class Command(BaseCommand):
+    help = "Count stuck requests, orphan files and ordered designs missing files; exit 1 if any."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--stuck-after",
+            type=float,
+            default=None,
+            help="Seconds after which a queued request or an expired lease counts as stuck "
+            "(default: QUEUE_AGE_FAIL_SECONDS).",
+        )
+
+    def handle(self, *args, stuck_after: float | None, **options):
+        counts = reconcile(stuck_after=stuck_after)
+        for name, count in counts.items():
+            self.stdout.write(f"{name:<20} {count}")
+        if any(counts.values()):
+            sys.exit(1)
