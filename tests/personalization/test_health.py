@@ -181,7 +181,12 @@ def test_readyz_is_not_redirected_to_https_for_a_plain_http_probe(client):
 
 
 def test_the_command_prints_the_checks_and_exits_with_the_status(thresholds, capsys):
-    _worker("301", seen_ago=1)
+    # The command reads the clock itself (NOW was taken when this module was imported, maybe minutes
+    # before this test runs in a long suite): a heartbeat of a second ago by the real clock.
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        worker="gpu-host:301", host="gpu-host", pid=301, started_at=now, last_seen=now - timedelta(seconds=1)
+    )
     call_command("personalization_health")  # ok: returns (exit status 0)
     out = capsys.readouterr().out
     assert "workers    ok        1 alive" in out and out.rstrip().endswith("overall    ok")
