@@ -3,19 +3,19 @@ profile on a loopback port: a page, and a hashed static file compressed by white
 `collectstatic`; then it stops cleanly on SIGTERM."""
 
 import gzip
-import http.client
 import json
 import os
 import re
 import runpy
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.http_server_helpers import free_port, request, wait_until_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "gunicorn.conf.py"
@@ -74,44 +74,11 @@ def test_every_variable_the_config_reads_is_documented():
     assert sorted(names - documented) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _manage(env: dict[str, str], *args: str) -> None:
     done = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
     )
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _wait_until_listening(server: subprocess.Popen, port: int, deadline: float) -> None:
-    """Connect until the port answers; between tries, wait on the process itself (it may have died)."""
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            pass
-        try:
-            server.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"gunicorn exited with {server.returncode} before it listened")
-    raise AssertionError("gunicorn did not listen in time")
-
-
-def _get(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        # As the TLS-terminating proxy in front would: the request came over HTTPS.
-        connection.request("GET", path, headers={"X-Forwarded-Proto": "https", **headers})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -137,7 +104,7 @@ def production_site(tmp_path):
 @pytest.mark.timeout(240)
 def test_gunicorn_serves_the_site_and_compressed_static_files(production_site):
     env, folder = production_site
-    port = _free_port()
+    port = free_port()
     env = {**env, "PORT": str(port), "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2"}
     log_out, log_err = open(folder / "gunicorn.out", "w+"), open(folder / "gunicorn.err", "w+")  # noqa: SIM115
     server = subprocess.Popen(
@@ -148,9 +115,9 @@ def test_gunicorn_serves_the_site_and_compressed_static_files(production_site):
         stderr=log_err,
     )
     try:
-        _wait_until_listening(server, port, deadline=time.monotonic() + 90)
+        wait_until_listening(server, port, deadline=time.monotonic() + 90)
 
-        status, headers, body = _get(port, "/")
+        status, headers, body = request(port, "GET", "/")
         assert status == 200, body[:2000]
         assert b"</html>" in body
         assert headers["strict-transport-security"].startswith("max-age=31536000")
@@ -161,7 +128,7 @@ def test_gunicorn_serves_the_site_and_compressed_static_files(production_site):
         assert f"/static/{hashed}".encode() in body  # the page links the hashed file
         collected = (folder / "static" / hashed).read_bytes()
 
-        status, headers, body = _get(port, f"/static/{hashed}", **{"Accept-Encoding": "gzip, br"})
+        status, headers, body = request(port, "GET", f"/static/{hashed}", **{"Accept-Encoding": "gzip, br"})
         assert status == 200
         assert headers["content-encoding"] in {"gzip", "br"}
         assert "immutable" in headers["cache-control"]
@@ -169,7 +136,9 @@ def test_gunicorn_serves_the_site_and_compressed_static_files(production_site):
             assert gzip.decompress(body) == collected
         assert len(body) < len(collected)
 
-        status, headers, body = _get(port, f"/static/{hashed}")  # a client that takes no compression
+        status, headers, body = request(
+            port, "GET", f"/static/{hashed}"
+        )  # a client that takes no compression
         assert status == 200 and "content-encoding" not in headers and body == collected
     finally:
         server.terminate()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.http_server_helpers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED = "DJANGO_ENV=production refuses to start:"
 # What the settings module holds once imported, as JSON (a refusal raises before it prints).
@@ -43,12 +45,6 @@ def _production(**overrides: str | None) -> dict[str, str]:
         **overrides,
     }
     return _env(**values)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _settings(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -232,7 +228,7 @@ def _group_alive(pgid: int) -> bool:
 def test_make_prod_starts_the_three_servers_and_one_sigterm_stops_them_all(tmp_path):
     """The whole group signalled at once (Ctrl-C, `timeout`, a supervisor): each server is stopped
     once by the script, and all are gone. (Signalled twice, a django-q2 cluster could hang.)"""
-    port = _free_port()
+    port = free_port()
     env = _production(
         PY=sys.executable,
         ALLOWED_HOSTS="127.0.0.1",

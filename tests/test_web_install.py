@@ -10,11 +10,9 @@ It takes about a minute (the install some 25 s, with pip's cache). `make test` a
 `SKIP_WEB_INSTALL=1 make test` (or `pytest`) skips it for a quick local run.
 """
 
-import http.client
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.http_server_helpers import free_port, request, wait_until_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the GPU worker machine installs on top (requirements-worker.txt); none may reach a web node.
@@ -133,72 +133,36 @@ def test_the_web_set_installs_none_of_the_worker_packages(web_python):
     assert shown.returncode != 0, shown.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_listening(server: subprocess.Popen, port: int, deadline: float) -> None:
-    """Connect until the port answers; between tries, wait on the process itself (it may have died)."""
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            pass
-        try:
-            server.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"gunicorn exited with {server.returncode} before it listened")
-    raise AssertionError("gunicorn did not listen in time")
-
-
-def _request(port: int, method: str, path: str, body=None, **headers: str) -> tuple[int, dict, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    if body is not None:
-        body = json.dumps(body)
-        headers["Content-Type"] = "application/json"
-    try:
-        # As the TLS-terminating proxy in front would: the request came over HTTPS.
-        connection.request(method, path, body=body, headers={"X-Forwarded-Proto": "https", **headers})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
-
-
 def _check_pages(port: int) -> None:
-    status, _, body = _request(port, "GET", "/")
+    status, _, body = request(port, "GET", "/")
     assert status == 200, body[:2000]
     assert b"Classic T-shirt" in body and b"</html>" in body
 
-    status, _, body = _request(port, "GET", "/api/v1/products/?page_size=50")
+    status, _, body = request(port, "GET", "/api/v1/products/?page_size=50")
     assert status == 200, body[:2000]
     assert PRODUCT in {product["slug"] for product in json.loads(body)["results"]}
 
-    status, _, body = _request(port, "GET", f"/products/{PRODUCT}/")
+    status, _, body = request(port, "GET", f"/products/{PRODUCT}/")
     assert status == 200, body[:2000]
     assert f"/personalize/?product={PRODUCT}".encode() in body
 
     # The studio for that product: its colours, drawn without torch.
-    status, _, body = _request(port, "GET", f"/personalize/?product={PRODUCT}")
+    status, _, body = request(port, "GET", f"/personalize/?product={PRODUCT}")
     assert status == 200, body[:2000]
     assert b"Heather grey" in body and b'name="description"' in body
 
-    status, _, body = _request(port, "GET", "/admin/login/")
+    status, _, body = request(port, "GET", "/admin/login/")
     assert status == 200, body[:2000]
     assert b'name="username"' in body and b'name="password"' in body
 
 
 def _submit_generation(port: int) -> dict:
-    status, _, body = _request(
+    status, _, body = request(
         port, "POST", "/api/v1/auth/token/", body={"username": "ada", "password": "pw-ada-1"}
     )
     assert status == 200, body[:2000]
     auth = {"Authorization": f"Token {json.loads(body)['token']}"}
-    status, headers, body = _request(
+    status, headers, body = request(
         port,
         "POST",
         "/api/v1/generations/",
@@ -206,14 +170,14 @@ def _submit_generation(port: int) -> dict:
         **auth,
     )
     assert status == 202, body[:2000]
-    status, _, body = _request(port, "GET", urlsplit(headers["location"]).path, **auth)
+    status, _, body = request(port, "GET", urlsplit(headers["location"]).path, **auth)
     assert status == 200, body[:2000]
     return json.loads(body)
 
 
 def test_gunicorn_from_the_web_venv_serves_the_shop_and_queues_a_generation(site):
     python, env, folder = site
-    port = _free_port()
+    port = free_port()
     env = {**env, "PORT": str(port), "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2"}
     log_out, log_err = open(folder / "gunicorn.out", "w+"), open(folder / "gunicorn.err", "w+")  # noqa: SIM115
     server = subprocess.Popen(
@@ -224,7 +188,7 @@ def test_gunicorn_from_the_web_venv_serves_the_shop_and_queues_a_generation(site
         stderr=log_err,
     )
     try:
-        _wait_until_listening(server, port, deadline=time.monotonic() + 90)
+        wait_until_listening(server, port, deadline=time.monotonic() + 90)
         _check_pages(port)
         generation = _submit_generation(port)
     finally:
