@@ -190,6 +190,26 @@ class GenerationImageInline(ReadOnlyAdminMixin, admin.TabularInline):
         return f"{obj.width} × {obj.height}"
 
 
+def reason_page(model_admin, request, *, title: str, rows, skipped: int, form, action: str):
+    """The intermediate page of a "reject with a reason" action (``action``, its name): the rows it
+    applies to and the reason form; the template is the model's ``<model_name>/<action>.html``, which
+    extends ``admin/personalization/reject_with_reason.html``."""
+    opts = model_admin.opts
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "title": title,
+        "rows": rows,
+        "skipped": skipped,
+        "form": form,
+        "action": action,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    template = f"admin/{opts.app_label}/{opts.model_name}/{action}.html"
+    return TemplateResponse(request, template, context)
+
+
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     brand_path = "brand"
@@ -502,16 +522,15 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
                     rejected += 1
             self._report_review(request, "Rejected", rejected, skipped)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Reject held designs",
-            "held": held,
-            "skipped": queryset.count() - held.count(),
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/personalization/generationrequest/reject_held.html", context)
+        return reason_page(
+            self,
+            request,
+            title="Reject held designs",
+            rows=held,
+            skipped=queryset.count() - held.count(),
+            form=form,
+            action="reject_held",
+        )
 
     def _report_review(self, request, verb: str, done: int, skipped: int) -> None:
         if done:
@@ -911,16 +930,15 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
             if form.is_valid():
                 self._report_decisions(request, "Rejected", rejected, skipped)
                 return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Reject selected designs",
-            "waiting": waiting,
-            "skipped": queryset.count() - waiting.count(),
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/personalization/linedesign/reject_selected.html", context)
+        return reason_page(
+            self,
+            request,
+            title="Reject selected designs",
+            rows=waiting,
+            skipped=queryset.count() - waiting.count(),
+            form=form,
+            action="reject_selected",
+        )
 
     def _report_decisions(self, request, verb: str, done: int, skipped: int) -> None:
         if done:

@@ -372,3 +372,31 @@ def test_worker_heartbeats_are_listed_for_superusers_with_their_age(client):
     assert page.count("(stale)") == 1
     client.force_login(make_user("staff-hb", is_staff=True))
     assert client.get("/admin/personalization/workerheartbeat/").status_code == 403
+
+
+def test_reject_held_asks_for_the_reason_on_its_page_then_rejects(admin_client):
+    """The intermediate page of "Reject held designs": the held request listed with why it is held,
+    the other selected one counted as skipped, and the reason required."""
+    product = make_product(brand=make_brand(name="Held Co", slug="held-co"), slug="held-tee")
+    held = make_succeeded_generation(product, description="A fox in a hat")
+    GenerationRequest.objects.filter(pk=held.pk).update(review_state="pending_review", review_reason="Acme")
+    other = make_succeeded_generation(product, description="A plain owl")
+    url = reverse("admin:personalization_generationrequest_changelist")
+    chosen = {"action": "reject_held", "_selected_action": [str(held.pk), str(other.pk)]}
+
+    page = admin_client.post(url, chosen)
+    content = page.content.decode()
+    assert page.status_code == 200 and "reject_held-confirmation" in content
+    assert "A fox in a hat" in content and "held because: Acme" in content and "A plain owl" not in content
+    assert "1 other selected request(s) are not held" in content
+    assert f'value="{held.pk}"' in content and f'value="{other.pk}"' not in content
+
+    refused = admin_client.post(url, {**chosen, "apply": "yes", "reason": "  "})
+    assert refused.status_code == 200
+    held.refresh_from_db()
+    assert held.review_state == "pending_review"
+
+    done = admin_client.post(url, {**chosen, "apply": "yes", "reason": "Another company's mark"})
+    assert done.status_code == 302
+    held.refresh_from_db()
+    assert (held.review_state, held.review_reason) == ("rejected", "Another company's mark")
