@@ -357,12 +357,16 @@ PERSONALIZATION = {
     "WORKER_HEARTBEAT_SECONDS": env.float("PERSONALIZATION_WORKER_HEARTBEAT_SECONDS", default=5.0),
     "WORKER_STALE_SECONDS": env.float("PERSONALIZATION_WORKER_STALE_SECONDS", default=60.0),
     "WORKER_WATCHDOG": env.bool("PERSONALIZATION_WORKER_WATCHDOG", default=True),
+    # run_gpu_worker's stop: SIGTERM to each cluster, then its process tree killed after this long.
+    "WORKER_STOP_SECONDS": env.float("PERSONALIZATION_WORKER_STOP_SECONDS", default=30.0),
     "QUEUE_AGE_WARN_SECONDS": env.int("PERSONALIZATION_QUEUE_AGE_WARN_SECONDS", default=120),
     "QUEUE_AGE_FAIL_SECONDS": env.int("PERSONALIZATION_QUEUE_AGE_FAIL_SECONDS", default=600),
     "PROGRESS_INTERVAL": env.float("PERSONALIZATION_PROGRESS_INTERVAL", default=1.0),
     # Print files: "" upscales with Lanczos; a hub id or directory of a diffusers x4 upscaler uses it.
     "PRINT_UPSCALER": env("PERSONALIZATION_PRINT_UPSCALER", default=""),
     "PRINT_UPSCALER_STEPS": env.int("PERSONALIZATION_PRINT_UPSCALER_STEPS", default=20),
+    # A failing print job's tries (backing off) before the design's print file is marked failed.
+    "PRINT_MAX_ATTEMPTS": env.int("PERSONALIZATION_PRINT_MAX_ATTEMPTS", default=3),
     # The output safety check in the worker (nudity + text read by OCR); off only on purpose.
     "SAFETY_CHECK": env.bool("PERSONALIZATION_SAFETY_CHECK", default=True),
     "TEXT_CHECK": env.bool("PERSONALIZATION_TEXT_CHECK", default=True),

@@ -28,7 +28,7 @@ from brand_guides.access import sees_all_brands
 from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
-from . import approval, emails, review, selectors, services
+from . import approval, emails, print_queue, review, selectors, services
 from .conf import conf
 from .hosts import host
 from .models import (
@@ -600,6 +600,21 @@ def _log_rows(design: LineDesign) -> list[dict]:
     return rows
 
 
+class PrintFileFilter(admin.SimpleListFilter):
+    """Line designs by their print file: ready, being made, or failed (given up: retry it)."""
+
+    title = "print file"
+    parameter_name = "print_file_state"
+
+    def lookups(self, request, model_admin):
+        return list(print_queue.PRINT_STATES.items())
+
+    def queryset(self, request, queryset):
+        if self.value() in print_queue.PRINT_STATES:
+            return print_queue.with_print_state(queryset, self.value())
+        return queryset
+
+
 @admin.register(LineDesign)
 class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Frozen designs of placed order lines, and the approval queue (personalization.approval): the
@@ -615,15 +630,16 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "brand_name",
         "review_state_badge",
         "review_link",
+        "print_status",
         "style_name",
         "preset",
         "seed",
         "created_at",
     )
-    list_filter = ("review_state", "brand_name", "style_name", "preset", "created_at")
+    list_filter = ("review_state", PrintFileFilter, "brand_name", "style_name", "preset", "created_at")
     search_fields = ("description", "optimized_prompt", "brand_name")
     list_select_related = ("order_line",)
-    actions = ["approve_selected", "reject_selected"]
+    actions = ["approve_selected", "reject_selected", "retry_print_files"]
     change_list_template = "admin/personalization/linedesign/change_list.html"
     readonly_fields = (
         "image_preview",
@@ -632,6 +648,7 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "color",
         "palette",
         "print_downloads",
+        "print_status",
     )
     fieldsets = (
         (
@@ -643,6 +660,7 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
                     "image_preview",
                     "mockup_preview",
                     "print_downloads",
+                    "print_status",
                     "print_file",
                     "print_pdf",
                     "print_warnings",
@@ -735,6 +753,10 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     @admin.display(description="Print files")
     def print_downloads(self, obj: LineDesign) -> str:
         return print_downloads(obj)
+
+    @admin.display(description="Print file")
+    def print_status(self, obj: LineDesign) -> str:
+        return print_status(obj)
 
     @admin.display(description="Reference image")
     def reference_preview(self, obj: LineDesign) -> str:
@@ -940,6 +962,29 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
             action="reject_selected",
         )
 
+    @admin.action(description="Retry failed print files", permissions=["review"])
+    def retry_print_files(self, request, queryset) -> None:
+        retried, skipped = 0, 0
+        for design in queryset:
+            try:
+                print_queue.line_design_print_retry(design=design)
+            except print_queue.NotPrintFailed:
+                skipped += 1
+            else:
+                retried += 1
+        if retried:
+            self.message_user(
+                request,
+                f"Retrying the print file of {retried} design(s): a worker makes it now.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} design(s) had no failed print file and were left as they are.",
+                messages.WARNING,
+            )
+
     def _report_decisions(self, request, verb: str, done: int, skipped: int) -> None:
         if done:
             self.message_user(request, f"{verb} {done} design(s).", messages.SUCCESS)
@@ -952,9 +997,33 @@ class LineDesignAdmin(BrandScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
             )
 
 
+def print_status(design: LineDesign) -> str:
+    """Admin HTML: the print file's state; a failed one with its code and message (retry it with the
+    "Retry failed print files" action), a pending one with its tries so far."""
+    state = print_queue.print_state(design)
+    if state == "failed":
+        return format_html(
+            '<strong style="color:#b91c1c" title="{}">Failed: {}</strong> ({} tries)',
+            design.print_job_error_message,
+            design.print_job_error_code,
+            design.print_job_attempts,
+        )
+    if state == "pending" and design.print_job_error_code:
+        return format_html(
+            'Being made (try {} failed: <span title="{}">{}</span>)',
+            design.print_job_attempts,
+            design.print_job_error_message,
+            design.print_job_error_code,
+        )
+    return print_queue.PRINT_STATES[state]
+
+
 def print_downloads(design: LineDesign) -> str:
     """Admin HTML: download links of a design's print PNG and PDF (served by the private-file view,
-    which lets the brand's staff through), or "pending" while the print job has not written them."""
+    which lets the brand's staff through), or "pending" while the print job has not written them;
+    none for a failed print job (``print_status`` says why)."""
+    if design.print_job_failed_at is not None:
+        return "Failed: none given out"
     links = [
         format_html('<a href="{}" download>{}</a>', field.url, label) if field else f"{label}: pending"
         for label, field in (("Print PNG", design.print_file), ("Print PDF", design.print_pdf))

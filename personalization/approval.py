@@ -127,7 +127,7 @@ def line_design_approve(*, design: LineDesign, user=None) -> LineDesign:
     """Pending -> approved; the print file is made again from the design as it is now (after the
     commit, by the worker), and the customer is told. A design whose regeneration is still running
     cannot be approved (the owner would approve a picture about to be replaced)."""
-    from .print_queue import first_wake
+    from .print_queue import owed_fields
 
     line_regeneration_settle(design=design)
     updated = LineDesign.objects.filter(
@@ -137,7 +137,7 @@ def line_design_approve(*, design: LineDesign, user=None) -> LineDesign:
         review_reason="",
         reviewed_at=timezone.now(),
         reviewed_by=user,
-        print_job_wake_at=first_wake(),  # the print job is owed until its files are stored
+        **owed_fields(),  # the print job is owed (afresh) until its files are stored
     )
     design.refresh_from_db()
     if not updated:

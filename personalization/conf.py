@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     # run_gpu_worker kills (SIGKILL) a process of its own cluster whose heartbeat is stale; django-q2
     # starts a new one and the lease sweeper requeues its request. False: only report it.
     "WORKER_WATCHDOG": True,
+    # run_gpu_worker's stop (SIGTERM, Ctrl-C): each cluster gets SIGTERM and this many seconds to end
+    # (a running task is given back); then whatever is left of its process tree is killed (SIGKILL).
+    "WORKER_STOP_SECONDS": 30,
     # The oldest queued request: degraded at WARN, failing at FAIL (seconds waited since submit).
     "QUEUE_AGE_WARN_SECONDS": 120,
     "QUEUE_AGE_FAIL_SECONDS": 600,
@@ -128,6 +131,10 @@ DEFAULTS: dict[str, Any] = {
     "PRIVATE_URL_SECONDS": 300,
     # Print files.
     "PRINT_BLEED_MM": 3.0,
+    # A print job that fails (or whose worker is lost) is tried again by the sweeper after
+    # 2 x LEASE_SECONDS x 2^(attempt - 1) (WAKE_MAX_SECONDS at most); after PRINT_MAX_ATTEMPTS tries
+    # the design's print file is marked failed (the owner sees it in the admin and may retry it).
+    "PRINT_MAX_ATTEMPTS": 3,
     # The print upscaler: "" is Lanczos; else a hub id or local directory of a diffusers
     # StableDiffusionUpscalePipeline (e.g. stabilityai/stable-diffusion-x4-upscaler), run in the worker.
     "PRINT_UPSCALER": "",

@@ -42,6 +42,9 @@ PENDING = "print_file_pending"
 # A line the shop has not approved (personalization.approval): no file URL is given out.
 PENDING_REVIEW = "pending_review"
 REJECTED = "rejected"
+# A print job given up after PRINT_MAX_ATTEMPTS tries (personalization.print_jobs): no print file is
+# given out, whatever an earlier job left, until the shop retries it and it succeeds.
+FAILED = "print_file_failed"
 
 # How each category is usually printed on demand (a partner may offer others).
 CATEGORY_TECHNIQUES = {
@@ -183,8 +186,9 @@ def line_fulfilment(
     dpi = int(area.get("dpi", 300))
     margin_mm = float(area.get("safe_margin_mm", 0))
     refusal = fulfilment_refusal(design)
-    # Nothing of an unapproved line goes to a printer: no print file, no URL.
-    png_size = None if refusal else _png_size(design.print_file)
+    failed = design.print_job_failed_at is not None
+    # Nothing of an unapproved line goes to a printer: no print file, no URL; nor a failed one's.
+    png_size = None if refusal or failed else _png_size(design.print_file)
     ready = png_size is not None
     bleed = _bleed_mm(width_mm, dpi, png_size)
     full_w, full_h = width_mm + 2 * bleed, height_mm + 2 * bleed
@@ -213,7 +217,7 @@ def line_fulfilment(
     files = [
         {
             "type": "print_png",
-            "status": READY if ready else "pending",
+            "status": READY if ready else _file_pending(failed, refusal),
             "url": url_for(design.print_file) if ready else None,
             "width_px": png_size[0] if ready else round(full_w / MM_PER_INCH * dpi),
             "height_px": png_size[1] if ready else round(full_h / MM_PER_INCH * dpi),
@@ -221,7 +225,7 @@ def line_fulfilment(
         },
         {
             "type": "print_pdf",
-            "status": READY if pdf_ready else "pending",
+            "status": READY if pdf_ready else _file_pending(failed, refusal),
             "url": url_for(design.print_pdf) if pdf_ready else None,
             # PDF boxes: [x0, y0, x1, y1] in inches from the page's bottom left.
             "trim_box_in": [
@@ -240,6 +244,8 @@ def line_fulfilment(
     ]
     if refusal:
         status = REJECTED if design.review_state == ReviewState.REJECTED else PENDING_REVIEW
+    elif failed:
+        status = FAILED
     else:
         status = READY if ready else PENDING
     product_type = variant.get("product_type", "")
@@ -273,12 +279,20 @@ def line_fulfilment(
     }
 
 
+def _file_pending(failed: bool, refusal) -> str:
+    """A print file's status when it is not ready: "failed" (its job was given up), else "pending"."""
+    return "failed" if failed and not refusal else "pending"
+
+
 def fulfilment_files(design: LineDesign) -> list[tuple[str, FieldFile]]:
     """The line's files a printer takes, as (file name, stored file): the print PNG and PDF and the
-    mockup, those that exist; none before the shop has approved the design."""
+    mockup, those that exist; none before the shop has approved the design, and no print file of a
+    failed print job (whatever an earlier job left)."""
     from .approval import fulfilment_refusal
 
     if fulfilment_refusal(design):
         return []
     named = (("print.png", design.print_file), ("print.pdf", design.print_pdf), ("mockup.png", design.mockup))
+    if design.print_job_failed_at is not None:
+        named = named[2:]
     return [(name, field) for name, field in named if field]

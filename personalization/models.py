@@ -374,6 +374,13 @@ class LineDesign(models.Model):
     # A print job is owed (set with the order and the approval, cleared when the files are stored):
     # the time the sweeper wakes it again if no worker has made the files by then (a lost message).
     print_job_wake_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The owed job's tries (counted when each starts; reset when a job is owed anew), the last
+    # failure's code and message, and when the job was given up after PRINT_MAX_ATTEMPTS tries
+    # (personalization.print_jobs): a failed print file is never given out; the owner may retry it.
+    print_job_attempts = models.PositiveSmallIntegerField(default=0)
+    print_job_error_code = models.CharField(max_length=40, blank=True)
+    print_job_error_message = models.TextField(blank=True)
+    print_job_failed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # What is composed onto the design (personalization.artwork.ArtworkSpec.as_dict(), without the
     # binary parts): fit, transparent background, logo placement, the text layer.
     composition = models.JSONField(default=dict, blank=True)

@@ -7,7 +7,10 @@ injection suite runs after each fault, docs/WORKER.md "Failure modes").
 - ``queued_stuck``: requests queued for more than ``stuck_after`` seconds since submit;
 - ``orphan_files``: stored customer files that no row references, older than ORPHAN_GRACE_SECONDS
   (``personalization.orphans``);
-- ``line_files_missing``: ordered designs whose design or mockup file is gone from the storage.
+- ``line_files_missing``: ordered designs whose design or mockup file is gone from the storage;
+- ``print_files_failed``: ordered designs whose print job was given up after PRINT_MAX_ATTEMPTS tries
+  (``personalization.print_jobs``): the shop retries them in the admin (Line designs, "print file"
+  filter "Failed", action "Retry failed print files").
 """
 
 from datetime import timedelta
@@ -33,6 +36,7 @@ def reconcile(*, now=None, stuck_after: float | None = None) -> dict[str, int]:
         "queued_stuck": GenerationRequest.objects.filter(status=Status.QUEUED, created_at__lt=stuck).count(),
         "orphan_files": len(orphans.orphan_files(now=now)),
         "line_files_missing": len(line_designs_missing_files()),
+        "print_files_failed": LineDesign.objects.filter(print_job_failed_at__isnull=False).count(),
     }
 
 

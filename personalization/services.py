@@ -663,10 +663,11 @@ def line_design_create(*, order_line, image: GenerationImage, text_layer: Mappin
         design.logo.save("logo.png", ContentFile(_png_rgba(spec.logo.image)), save=False)
     if spec.font:
         design.text_font.save(_font_name(spec.font), ContentFile(spec.font), save=False)
-    from .print_queue import first_wake
+    from .print_queue import owed_fields
     from .queue import enqueue_print_file
 
-    design.print_job_wake_at = first_wake()  # owed: the sweeper wakes it if this wake-up is lost
+    for field, value in owed_fields().items():  # owed: the sweeper wakes it if this wake-up is lost
+        setattr(design, field, value)
     design.full_clean()
     design.save()
     transaction.on_commit(lambda: enqueue_print_file(design.pk))

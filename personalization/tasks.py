@@ -28,10 +28,10 @@ def sweep(*, now=None) -> dict:
 
 
 def print_file_render(design_id: int) -> str:
-    from .print_jobs import line_design_render_print_file
+    from .print_jobs import line_design_print_job
 
-    design = line_design_render_print_file(design_id=design_id)
-    return design.print_file.name
+    design = line_design_print_job(design_id=design_id)
+    return design.print_job_error_code or design.print_file.name
 
 
 def email_send(kind: str, key: str) -> str:

@@ -70,11 +70,32 @@ def find_stale(
 
 def kill_tree(root: int, pids: Iterable[int], *, kill: Callable[[int, int], None] = os.kill) -> None:
     """SIGKILL ``root`` first (so it starts nothing more), then ``pids`` (its descendants)."""
-    for pid in [root, *pids]:
+    kill_pids([root, *pids], kill=kill)
+
+
+def kill_pids(pids: Iterable[int], *, kill: Callable[[int, int], None] = os.kill) -> None:
+    """SIGKILL each of ``pids``; one already gone is skipped."""
+    for pid in pids:
         try:
             kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             continue
+
+
+def still_running(processes: dict[int, float]) -> list[int]:
+    """The pids of ``processes`` ({pid: start time}, a ``descendants`` snapshot) that still run as
+    the same process (a pid since reused by another process, or an exited one, is left out)."""
+    import psutil
+
+    alive = []
+    for pid, created in processes.items():
+        try:
+            process = psutil.Process(pid)
+            if process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
 
 
 def mark_killed(rows: Iterable[WorkerHeartbeat], *, now: datetime | None = None) -> None:

@@ -98,10 +98,11 @@ def order_fulfilment(order: Order, *, url_for: Callable) -> dict:
 
 def _order_status(items: list[dict]) -> str:
     """``ready`` when every personalized line is; else the first that holds it back, in this order:
-    ``rejected`` (a line the shop rejected in review), ``pending_review`` (waiting for approval),
+    ``rejected`` (a line the shop rejected in review), ``print_file_failed`` (a print job given up:
+    the shop retries it in the admin), ``pending_review`` (waiting for approval),
     ``print_file_pending`` (the print job has not finished)."""
     statuses = {item["status"] for item in items}
-    for status in ("rejected", "pending_review", "print_file_pending"):
+    for status in ("rejected", "print_file_failed", "pending_review", "print_file_pending"):
         if status in statuses:
             return status
     return "ready"

@@ -103,17 +103,12 @@ class WorkerHandle:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-@pytest.fixture(scope="session")
-def _worker_process(django_db_setup, django_db_blocker, tiny_models, tmp_path_factory):
-    """One real worker process for the whole session (it polls the test database)."""
-    with django_db_blocker.unblock():
-        database_url = database_url_for_workers()
-    from django.conf import settings
-
-    base = tmp_path_factory.mktemp("worker")
-    media_root = base / "media"
+def worker_env(*, database_url: str, tiny_models: dict[str, Path], base: Path, **extra: str) -> dict:
+    """The environment of a real worker process on the test database and the tiny models, storing
+    under ``base`` (media/, private/) unless S3 is configured (the AWS_* variables pass through)."""
     env = {
         **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DATABASE_URL": database_url,
         **{MODEL_ENV[name]: str(path) for name, path in tiny_models.items()},
         "PERSONALIZATION_DEVICE": "cpu",
@@ -122,16 +117,18 @@ def _worker_process(django_db_setup, django_db_blocker, tiny_models, tmp_path_fa
         "PERSONALIZATION_MAX_ATTEMPTS": "3",
         "PERSONALIZATION_SWEEP_INTERVAL": "0.5",
         "PERSONALIZATION_PROGRESS_INTERVAL": "0.2",
-        "MEDIA_ROOT": str(media_root),
+        "MEDIA_ROOT": str(base / "media"),
         "PRIVATE_MEDIA_ROOT": str(base / "private"),
         "PYTHONUNBUFFERED": "1",
     }
-    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
-    assert settings.PERSONALIZATION is not None
-    log = base / "worker.log"
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict, log: Path) -> subprocess.Popen:
+    """``manage.py run_gpu_worker`` in a session of its own (``stop_worker`` ends its group)."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "run_gpu_worker", "--sweep-interval", "0.5"],
             cwd=ROOT,
             env=env,
@@ -139,7 +136,10 @@ def _worker_process(django_db_setup, django_db_blocker, tiny_models, tmp_path_fa
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    yield WorkerHandle(proc, log, media_root)
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """SIGTERM to the worker's process group, SIGKILL to what is left after 5 s."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=5)
@@ -147,6 +147,23 @@ def _worker_process(django_db_setup, django_db_blocker, tiny_models, tmp_path_fa
         pass
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def _worker_process(django_db_setup, django_db_blocker, tiny_models, tmp_path_factory):
+    """One real worker process for the whole session (it polls the test database)."""
+    with django_db_blocker.unblock():
+        database_url = database_url_for_workers()
+    base = tmp_path_factory.mktemp("worker")
+    env = worker_env(database_url=database_url, tiny_models=tiny_models, base=base)
+    log = base / "worker.log"
+    proc = start_worker(env, log)
+    handle = WorkerHandle(proc, log, base / "media")
+    handle.env = env  # a second worker (tests/personalization/test_multi_worker.py) shares it
+    yield handle
+    stop_worker(proc)
 
 
 @pytest.fixture

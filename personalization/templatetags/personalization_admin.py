@@ -1,10 +1,10 @@
-"""The approval queue's link for admin templates (the index, the line designs' list)."""
+"""The approval queue's link and the failed print files' for admin templates (index, line designs)."""
 
 from django import template
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-from personalization import approval
+from personalization import approval, print_queue
 from personalization.models import LineDesign
 
 register = template.Library()
@@ -12,7 +12,9 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def approval_queue_summary(context, site=None) -> dict | None:
-    """``{"waiting": n, "url": ...}`` for a user who may review designs (on their brands), else None."""
+    """``{"waiting": n, "url": ..., "print_failed": m, "print_failed_url": ...}`` for a user who may
+    review designs (on their brands), else None: the designs waiting for approval, and those whose
+    print file failed (``personalization.print_jobs``: the owner retries them from the list)."""
     request = context.get("request")
     site = site or admin.site
     if request is None or not site.is_registered(LineDesign):
@@ -24,4 +26,11 @@ def approval_queue_summary(context, site=None) -> dict | None:
         url = reverse(f"{site.name}:personalization_linedesign_approval")
     except NoReverseMatch:
         return None
-    return {"waiting": approval.approval_queue(model_admin.get_queryset(request)).count(), "url": url}
+    designs = model_admin.get_queryset(request)
+    return {
+        "waiting": approval.approval_queue(designs).count(),
+        "url": url,
+        "print_failed": print_queue.with_print_state(designs, "failed").count(),
+        "print_failed_url": reverse(f"{site.name}:personalization_linedesign_changelist")
+        + "?print_file_state=failed",
+    }

@@ -180,7 +180,8 @@ class OrderFulfilmentView(APIView):
         "shipping, each personalized line with an idempotent `external_id`, its variant, quantity, "
         "placements (file and text layers, positions in inches) and the absolute URLs of its print "
         "PNG, print PDF and mockup (null while the print file is being rendered: the line's status is "
-        "`print_file_pending`). The same order exported twice gives the same document. Superusers may "
+        "`print_file_pending`; `print_file_failed` once its print job was given up, until the shop "
+        "retries it). The same order exported twice gives the same document. Superusers may "
         "export any order; brand owners the orders whose lines are all of their brands; customers none.",
         tags=["orders"],
         parameters=[

@@ -144,6 +144,7 @@ def test_reconcile_counts_stuck_requests_orphans_and_missing_line_files(product,
         "queued_stuck": 0,
         "orphan_files": 0,  # young
         "line_files_missing": 0,
+        "print_files_failed": 0,
     }
     queued = submit(product, seed=8)
     running = submit(product, seed=9)
@@ -151,7 +152,13 @@ def test_reconcile_counts_stuck_requests_orphans_and_missing_line_files(product,
         status=Status.RUNNING, lease_expires_at=now - timedelta(minutes=1)
     )
     counts = reconcile.reconcile(now=now + LATER)
-    assert counts == {"running_stuck": 1, "queued_stuck": 1, "orphan_files": 1, "line_files_missing": 0}
+    assert counts == {
+        "running_stuck": 1,
+        "queued_stuck": 1,
+        "orphan_files": 1,
+        "line_files_missing": 0,
+        "print_files_failed": 0,
+    }
     assert reconcile.reconcile(now=now + LATER, stuck_after=3 * 3600)["queued_stuck"] == 0
     GenerationRequest.objects.filter(pk=queued.pk).update(status=Status.CANCELLED)
     assert reconcile.reconcile(now=now + LATER)["queued_stuck"] == 0

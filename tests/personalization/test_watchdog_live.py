@@ -14,7 +14,15 @@ from django.utils import timezone
 
 from personalization import health
 from personalization.models import WorkerHeartbeat
-from tests.worker_fixtures import MODEL_ENV, ROOT, database_url_for_workers, wait_until
+from tests.worker_fixtures import (
+    MODEL_ENV,
+    ROOT,
+    database_url_for_workers,
+    start_worker,
+    stop_worker,
+    wait_until,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 State = WorkerHeartbeat.State
@@ -84,3 +92,34 @@ def test_a_stopped_worker_is_restarted_and_a_new_one_beats(tiny_models, tmp_path
             proc.wait(timeout=20)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_terminated_worker_leaves_no_process_of_its_tree_alive(tiny_models, tmp_path):
+    """run_gpu_worker TERM'd while a worker of its cluster is stopped (SIGSTOP: the cluster's own
+    SIGTERM waits on it for ever): after WORKER_STOP_SECONDS it kills the whole tree and exits."""
+    env = worker_env(
+        database_url=database_url_for_workers(),
+        tiny_models=tiny_models,
+        base=tmp_path,
+        PERSONALIZATION_WORKER_HEARTBEAT_SECONDS="0.5",
+        PERSONALIZATION_WORKER_STOP_SECONDS="3",
+        PERSONALIZATION_WORKER_WATCHDOG="false",  # the stopped worker is not restarted meanwhile
+    )
+    proc = start_worker(env, tmp_path / "worker.log")
+    try:
+        [worker] = wait_until(lambda: _ours(proc, state=State.IDLE), timeout=120, message="a heartbeat")
+        tree = {child.pid: child for child in psutil.Process(proc.pid).children(recursive=True)}
+        assert worker.pid in tree and len(tree) >= 3  # qcluster, its sentinel's helpers, the worker
+        os.kill(worker.pid, signal.SIGSTOP)
+        os.kill(proc.pid, signal.SIGTERM)  # run_gpu_worker alone, as a process manager would
+        assert proc.wait(timeout=60) == 0
+        alive = [
+            pid
+            for pid, process in tree.items()
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        ]
+        assert alive == []
+        output = (tmp_path / "worker.log").read_text(errors="replace")
+        assert "did not end within 3 s: killed with" in output
+    finally:
+        stop_worker(proc)

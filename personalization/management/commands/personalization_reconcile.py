@@ -1,5 +1,6 @@
 """Print the reconciliation counts (personalization.reconcile): stuck requests, orphan files, ordered
-designs whose files are missing; exit 1 when any is not zero. For cron and the fault-injection suite."""
+designs whose files are missing, failed print files; exit 1 when any is not zero. For cron and the
+fault-injection suite."""
 
 import sys
 
@@ -9,7 +10,10 @@ from personalization.reconcile import reconcile
 
 
 class Command(BaseCommand):
-    help = "Count stuck requests, orphan files and ordered designs missing files; exit 1 if any."
+    help = (
+        "Count stuck requests, orphan files, ordered designs missing files and failed print files; "
+        "exit 1 if any."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

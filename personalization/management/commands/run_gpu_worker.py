@@ -15,10 +15,14 @@ Each tick (the sweep interval) it also runs the watchdog (personalization.watchd
 own whose worker has a heartbeat older than WORKER_STALE_SECONDS (stopped, wedged) is killed and
 started again, and the sweeper requeues the request that worker held when its lease ends.
 
+SIGTERM or Ctrl-C stops it: SIGTERM to each cluster (a running task gives its request back), and
+WORKER_STOP_SECONDS later whatever is left of each cluster's process tree is killed (``stop``).
+
 Equivalent by hand: `Q_CLUSTER_NAME=gpu python manage.py qcluster` and
 `python manage.py sweep_generations --loop 10`.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -90,14 +94,35 @@ class Command(BaseCommand):
                 while not stopping and time.monotonic() < deadline:
                     time.sleep(0.2)
         finally:
-            for child in children:
+            self.stop(children)
+
+    def stop(self, children: list) -> None:
+        """SIGTERM to each cluster (its workers give their requests back), then, WORKER_STOP_SECONDS
+        later, SIGKILL to whatever is left of each cluster's process tree: a stopped or wedged worker
+        must not outlive run_gpu_worker. The trees are read before the signal, because a qcluster that
+        exits leaves its children to init, where ``descendants`` no longer finds them."""
+        trees = {child.pid: watchdog.descendants(child.pid) for child in children}
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + conf.WORKER_STOP_SECONDS
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            # Started since the snapshot (a worker the sentinel replaced while stopping) or left over.
+            tree = {**trees[child.pid], **watchdog.descendants(child.pid)}
+            left = watchdog.still_running(tree)
+            if child.poll() is None or left:
+                self.stderr.write(
+                    f"stopping: cluster {child.pid} did not end within {conf.WORKER_STOP_SECONDS:g} s: "
+                    f"killed with {len(left)} process(es) below it"
+                )
+                # Its own pid only while it is not reaped (a reaped pid may already be another's).
                 if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children:
-                try:
-                    child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+                    watchdog.kill_tree(child.pid, left)
+                else:
+                    watchdog.kill_pids(left)
+                child.wait()
 
     def spawn(self, env: dict) -> subprocess.Popen:
         """One cluster: ``manage.py qcluster`` with the GPU cluster's name (and its GPU) in ``env``."""
