@@ -28,7 +28,7 @@ from brand_guides.access import sees_all_brands
 from brand_guides.admin import swatch, thumbnail
 from brand_guides.admin_scoping import BrandScopedAdminMixin, SuperuserOnlyAdminMixin
 
-from . import approval, emails, print_queue, review, selectors, services
+from . import approval, emails, eta, print_queue, review, selectors, services
 from .conf import conf
 from .hosts import host
 from .models import (
@@ -389,7 +389,8 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress_display(self, obj: GenerationRequest) -> str:
-        return f"{obj.progress_step} / {obj.progress_total}"
+        phase = f" ({obj.get_phase_display().lower()})" if obj.status == Status.RUNNING and obj.phase else ""
+        return f"{obj.progress_step} / {obj.progress_total}{phase}"
 
     @admin.display(description="Duration")
     def duration(self, obj: GenerationRequest) -> str:
@@ -400,10 +401,10 @@ class GenerationRequestAdmin(BrandScopedAdminMixin, admin.ModelAdmin):
     def queue_info(self, obj: GenerationRequest) -> str:
         if obj.is_terminal:
             return f"Finished ({obj.get_status_display().lower()})"
-        eta = selectors.eta_seconds(obj)
-        eta_text = f", about {eta:.0f} s left" if eta is not None else ""
+        wait = eta.wait_for(obj)
+        eta_text = f", about {wait.eta_seconds:.0f} s left" if wait.eta_seconds is not None else ""
         if obj.status == Status.QUEUED:
-            return f"Position {selectors.queue_position(obj)} in the queue{eta_text}"
+            return f"Position {wait.position} in the queue{eta_text}"
         lease = f", lease until {obj.lease_expires_at:%H:%M:%S}" if obj.lease_expires_at else ""
         return f"Running on {obj.worker or 'a worker'}{lease}{eta_text}"
 

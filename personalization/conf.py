@@ -99,6 +99,16 @@ DEFAULTS: dict[str, Any] = {
     # Running requests whose newest heartbeat (the lease renewal) is older than this: degraded. The
     # sweeper requeues them when their lease ends; a value that lasts means a sweeper that is not running.
     "RUNNING_STALE_SECONDS": 120,
+    # ETAs from measured throughput (personalization.eta; docs/WORKER.md, "Queue position and ETA"):
+    # per (preset, size, steps), the last ETA_WINDOW_SIZE succeeded runs finished within
+    # ETA_WINDOW_HOURS (of the newest ETA_WINDOW_ROWS in all); the table is kept in the cache for
+    # ETA_CACHE_SECONDS. ETA_DEFAULT_SECONDS_PER_STEP: one 512x512 image, one step, when nothing
+    # was measured at all.
+    "ETA_WINDOW_SIZE": 20,
+    "ETA_WINDOW_HOURS": 6,
+    "ETA_WINDOW_ROWS": 1000,
+    "ETA_CACHE_SECONDS": 5,
+    "ETA_DEFAULT_SECONDS_PER_STEP": 0.25,
     # The output safety check (personalization.safety), run in the worker on every variation before
     # anyone can see it. Off only on purpose: the worker then warns at start and on every request,
     # and the admin shows a red banner.

@@ -29,6 +29,7 @@ from .models import GenerationRequest
 
 logger = logging.getLogger(__name__)
 Status = GenerationRequest.Status
+Phase = GenerationRequest.Phase
 
 
 def _lease_until():
@@ -47,6 +48,7 @@ def generation_claim(*, request_id, worker: str) -> GenerationRequest | None:
         worker=worker,
         started_at=now,
         progress_step=0,
+        phase=Phase.GENERATING,
     )
     if not claimed:
         return None
@@ -123,7 +125,20 @@ def generation_heartbeat(*, request_ids, worker: str, step: int | None = None, p
     )
 
 
-def generation_succeed(*, request_id, worker: str) -> bool:
+def generation_phase(*, request_ids, worker: str, phase: str, step: int | None = None) -> int:
+    """Record where the worker is with running requests (one UPDATE; ``step`` restarts the step
+    count, e.g. 0 for a re-seed). Finished rows keep the phase they ended in."""
+    fields = {"phase": phase} | ({"progress_step": step} if step is not None else {})
+    return GenerationRequest.objects.filter(pk__in=request_ids, status=Status.RUNNING, worker=worker).update(
+        **fields
+    )
+
+
+def generation_succeed(
+    *, request_id, worker: str, work_seconds: float | None = None, gpu_seconds: float | None = None
+) -> bool:
+    """Running -> succeeded; ``work_seconds`` and ``gpu_seconds``, what the request cost the worker,
+    feed the measured throughput (personalization.eta)."""
     now = timezone.now()
     return bool(
         GenerationRequest.objects.filter(pk=request_id, status=Status.RUNNING, worker=worker).update(
@@ -133,6 +148,8 @@ def generation_succeed(*, request_id, worker: str) -> bool:
             lease_expires_at=None,
             error_code="",
             error_message="",
+            work_seconds=work_seconds,
+            gpu_seconds=gpu_seconds,
         )
     )
 
@@ -246,6 +263,7 @@ def generation_release(*, request_id, worker: str) -> bool:
             worker="",
             progress_step=0,
             started_at=None,
+            phase=Phase.QUEUED,
         )
     )
 
@@ -286,6 +304,7 @@ def sweep_expired_leases(*, now=None) -> dict:
             lease_expires_at=next_wake(now=now, waited=now - row.created_at),
             worker="",
             progress_step=0,
+            phase=Phase.QUEUED,
         ):
             requeued_ids.append(row.pk)
     rewoken = _rewake_waiting(now=now, skip=set(requeued_ids))

@@ -63,6 +63,18 @@ class GenerationRequest(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
+    class Phase(models.TextChoices):
+        """Where a request is in its run (``status`` says whether it runs at all): set by the worker
+        at each transition. A finished request keeps the phase it finished in; "" for one that
+        never waited for a worker (refused at submit, answered from the cache)."""
+
+        NONE = "", "Never queued"
+        QUEUED = "queued", "Waiting in the queue"
+        GENERATING = "generating", "Generating"
+        RESEEDING = "reseeding", "Re-drawing an off-brand variation"
+        POSTPROCESSING = "postprocessing", "Checking brand colours and content"
+        STORING = "storing", "Drawing the mockups and saving"
+
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -134,6 +146,7 @@ class GenerationRequest(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress_step = models.PositiveSmallIntegerField(default=0)
     progress_total = models.PositiveSmallIntegerField(default=0)
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.QUEUED, blank=True)
     preview = models.ImageField(
         upload_to=preview_upload_to, storage=get_private_storage, max_length=255, db_index=True, blank=True
     )
@@ -162,6 +175,13 @@ class GenerationRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Measured by the worker when it succeeds (personalization.eta reads them): the worker seconds
+    # this request cost (its share of the batch's pipeline call, its re-seeds, its post-processing
+    # and storing), and the GPU part of them (the pipeline share and the re-seeds).
+    work_seconds = models.FloatField(null=True, blank=True)
+    gpu_seconds = models.FloatField(null=True, blank=True)
+    # The ETA given at submit (seconds from created_at to done): eta.eta_error_summary compares it.
+    eta_at_submit = models.FloatField(null=True, blank=True)
     rating = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -170,7 +190,10 @@ class GenerationRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="genreq_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="genreq_status_created"),
+            models.Index(fields=["status", "finished_at"], name="genreq_status_finished"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(steps__gte=ENVELOPE.min_steps) & Q(steps__lte=ENVELOPE.max_steps),

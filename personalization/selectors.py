@@ -1,12 +1,11 @@
 """Reads of the personalization plugin (shared by storefront, API, admin and reports)."""
 
-from django.db.models import Avg, F, QuerySet
+from django.db.models import F, QuerySet
 
 from .hosts import ProductInfo, host
 from .models import GenerationRequest
 
 Status = GenerationRequest.Status
-DEFAULT_SECONDS_PER_STEP = 0.25
 
 
 # --- the host's products ------------------------------------------------------------------------
@@ -47,54 +46,6 @@ def generations_for(*, user=None, session_key: str | None = None) -> QuerySet[Ge
         .prefetch_related("images")
         .order_by("-created_at")
     )
-
-
-def queue_position(generation: GenerationRequest) -> int:
-    """1 for the next request to run; 0 when not queued."""
-    if generation.status != Status.QUEUED:
-        return 0
-    ahead = GenerationRequest.objects.filter(
-        status=Status.QUEUED, created_at__lt=generation.created_at
-    ).count()
-    return ahead + 1
-
-
-def seconds_per_step() -> float:
-    """Recent measured speed: wall seconds per denoising step of one image, from finished rows."""
-    recent = (
-        GenerationRequest.objects.filter(
-            status=Status.SUCCEEDED, cache_source=None, started_at__isnull=False, finished_at__isnull=False
-        )
-        .order_by("-finished_at")
-        .values_list("pk", flat=True)[:20]
-    )
-    row = (
-        GenerationRequest.objects.filter(pk__in=list(recent))
-        .annotate(run_time=F("finished_at") - F("started_at"), work=F("steps") * F("variations"))
-        .aggregate(avg_run_time=Avg("run_time"), avg_work=Avg("work"))
-    )
-    if not row["avg_run_time"] or not row["avg_work"]:
-        return DEFAULT_SECONDS_PER_STEP
-    duration = row["avg_run_time"]
-    seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration) / 1e6
-    return max(0.001, seconds / row["avg_work"])
-
-
-def eta_seconds(generation: GenerationRequest) -> float | None:
-    """Estimated seconds until the request is done; None once it is terminal."""
-    if generation.is_terminal:
-        return None
-    per_step = seconds_per_step()
-    remaining = (generation.steps - generation.progress_step) * generation.variations
-    if generation.status == Status.RUNNING:
-        return round(remaining * per_step, 1)
-    ahead = GenerationRequest.objects.filter(
-        status__in=[Status.QUEUED, Status.RUNNING], created_at__lt=generation.created_at
-    )
-    work_ahead = sum(
-        (r.steps - r.progress_step) * r.variations for r in ahead.only("steps", "progress_step", "variations")
-    )
-    return round((work_ahead + remaining) * per_step, 1)
 
 
 def category_report(*, since=None, until=None, requests=None) -> list[dict]:

@@ -19,7 +19,7 @@ from brand_guides import uploads
 from brand_guides.models import Brand
 from brand_guides.selectors import preset_offered_for
 
-from . import limits, policy, presets
+from . import eta, limits, policy, presets
 from .artwork import TextLayer
 from .conditioning import brand_spec, material_spec, product_spec, style_spec, token_counter
 from .conf import conf
@@ -296,6 +296,7 @@ def generation_request_create(
         req.error_code = refusals[0].code
         req.error_message = " ".join(dict.fromkeys(v.message for v in refusals))
         req.finished_at = timezone.now()
+        req.phase = GenerationRequest.Phase.NONE  # refused at submit: never queued
     # What else decides the stored pictures: the mockup's product, colour and material, the brand
     # and its guide's revision (brand_guides.services.DESIGN_FIELDS: an edited guide never gets a
     # design made under the old one), and a transparent background's cut-out (its prompt differs
@@ -326,6 +327,9 @@ def generation_request_create(
         if req.status == Status.QUEUED and not _answer_from_cache(req):
             from .queue import enqueue_generation
 
+            # The ETA the customer is shown now, kept to measure it against the real wait.
+            req.eta_at_submit = eta.wait_for(req).eta_seconds
+            GenerationRequest.objects.filter(pk=req.pk).update(eta_at_submit=req.eta_at_submit)
             transaction.on_commit(lambda: enqueue_generation(req.pk))
     return req
 
@@ -373,8 +377,17 @@ def _answer_from_cache(req: GenerationRequest) -> bool:
     req.progress_step = req.progress_total
     req.started_at = req.finished_at = now
     req.preview = source.preview.name
+    req.phase = GenerationRequest.Phase.NONE  # never waited for a worker
     req.save(
-        update_fields=["status", "cache_source", "progress_step", "started_at", "finished_at", "preview"]
+        update_fields=[
+            "status",
+            "cache_source",
+            "progress_step",
+            "started_at",
+            "finished_at",
+            "preview",
+            "phase",
+        ]
     )
     return True
 
@@ -465,6 +478,7 @@ def generation_request_retry(*, generation: GenerationRequest) -> GenerationRequ
             lease_expires_at=None,
             worker="",
             cancel_requested=False,
+            phase=GenerationRequest.Phase.QUEUED,
         )
         if retried:
             pk = generation.pk

@@ -14,15 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, reswap, retarget
 
-from . import limits
+from . import eta, limits
 from .forms import PRESET_FIELDS, StudioForm
 from .models import GenerationImage, GenerationRequest
 from .review import images_visible, images_visible_q
 from .selectors import (
     attach_product_infos,
-    eta_seconds,
     generations_for,
-    queue_position,
     request_product_info,
 )
 from .services import (
@@ -93,8 +91,8 @@ def _job_context(request, generation: GenerationRequest) -> dict:
     return {
         "base_template": _base(request),
         "generation": generation,
-        "position": queue_position(generation),
-        "eta": eta_seconds(generation),
+        "position": (wait := eta.wait_for(generation)).position,
+        "eta": wait.eta_seconds,
         # Held for review (or refused after it): neither images nor preview until staff approve.
         "held": not images_visible(generation),
         "images": images,

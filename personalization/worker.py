@@ -25,6 +25,7 @@ from .models import GenerationRequest
 from .sizing import shaped_size
 
 logger = logging.getLogger(__name__)
+Phase = GenerationRequest.Phase
 
 ADAPTER_MESSAGE = (
     "This brand's style (its LoRA adapter) could not be applied, so no design was made. "
@@ -568,6 +569,9 @@ def _run_batch(batch: list[GenerationRequest], *, worker: str) -> str:
         return "generation_error"
     pipeline_seconds = time.monotonic() - started
     per_image = pipeline_seconds / max(1, sum(req.variations for req in batch))
+    # Each row of the batch is finished in turn: the ones after the first wait in post-processing,
+    # never at "step n of n" with no word.
+    lifecycle.generation_phase(request_ids=list(progress.active), worker=worker, phase=Phase.POSTPROCESSING)
     done = 0
     for req, images in zip(batch, results, strict=True):
         if req.pk not in progress.active:
@@ -653,15 +657,31 @@ def _fail_unchecked(req: GenerationRequest, *, worker: str) -> None:
     )
 
 
-def _regenerate(eng, req: GenerationRequest, seed: int) -> Image.Image | None:
+def _regenerate(eng, req: GenerationRequest, seed: int, *, on_step=None) -> Image.Image | None:
     """One variation again with another seed (kept alive by _KeepAlive); None when out of memory."""
     from .engine.core import EngineOutOfMemory
 
     try:
-        [[candidate]] = eng.generate([job_for(req, seeds=[seed])])
+        [[candidate]] = eng.generate([job_for(req, seeds=[seed])], on_step=on_step)
     except EngineOutOfMemory:
         return None
     return postprocess.harmonized(candidate, req)
+
+
+class _ReseedProgress:
+    """on_step for the re-seed of one off-brand variation: its own "step k of n" (phase
+    ``reseeding``), written at most every PROGRESS_INTERVAL, like the batch's progress."""
+
+    def __init__(self, req: GenerationRequest, worker: str):
+        self.req, self.worker, self.last = req, worker, 0.0
+
+    def __call__(self, step: int, total: int, latents) -> None:
+        now = time.monotonic()
+        if now - self.last >= conf.PROGRESS_INTERVAL or step == total:
+            self.last = now
+            GenerationRequest.objects.filter(
+                pk=self.req.pk, status=GenerationRequest.Status.RUNNING, worker=self.worker
+            ).update(progress_step=min(step, total), progress_total=total)
 
 
 @dataclass
@@ -700,6 +720,7 @@ def finish_request(
         GenerationRequest.objects.filter(pk=req.pk).update(scheduler_name=eng.scheduler_name)
     if checker is None:
         logger.warning("request %s is stored WITHOUT the output safety check: %s", req.pk, safety.OFF_WARNING)
+    post_started = time.monotonic()
     terms = safety.brand_terms(req.brand)
     kept: list[_Variation] = []
     for index, image in enumerate(images):
@@ -710,7 +731,9 @@ def finish_request(
         if postprocess.below_minimum(score, flags, req) and req.brand.min_consistency_score > 0:
             t0 = time.monotonic()
             new_seed = reseed(seed, index)
-            candidate = _regenerate(eng, req, new_seed)
+            lifecycle.generation_phase(request_ids=[req.pk], worker=worker, phase=Phase.RESEEDING, step=0)
+            candidate = _regenerate(eng, req, new_seed, on_step=_ReseedProgress(req, worker))
+            lifecycle.generation_phase(request_ids=[req.pk], worker=worker, phase=Phase.POSTPROCESSING)
             if candidate is not None:
                 new_score, new_flags = postprocess.assess(candidate, req)
                 if (new_score or 0) > (score or 0) or (flags and not new_flags):
@@ -762,6 +785,7 @@ def finish_request(
         # Held before anything is stored: the customer never sees these images unless staff approve.
         review.generation_hold_for_review(request_id=req.pk, reason=f"Text in the picture: {found}.")
     # Storage errors are tried again (the pictures stay in memory): the GPU work is not thrown away.
+    lifecycle.generation_phase(request_ids=[req.pk], worker=worker, phase=Phase.STORING)
     try:
         for item in kept:
             _stored(
@@ -785,7 +809,13 @@ def finish_request(
             )
     except StorageFailed as exc:
         return _fail_storage(req, worker=worker, exc=exc)
-    if lifecycle.generation_succeed(request_id=req.pk, worker=worker):
+    # What this request cost the worker (personalization.eta): its share of the batch's pipeline
+    # call, plus its own post-processing and storing (its re-seeds included); the GPU part of it.
+    gpu_seconds = sum(item.seconds for item in kept)
+    work_seconds = per_image * len(kept) + time.monotonic() - post_started
+    if lifecycle.generation_succeed(
+        request_id=req.pk, worker=worker, work_seconds=work_seconds, gpu_seconds=gpu_seconds
+    ):
         # "Your design is ready" when the customer waited long (queued after the commit, sent by the
         # default cluster: the GPU worker never waits for a mail server). Never fails the design.
         try:

@@ -11,7 +11,7 @@ from rest_framework.reverse import reverse
 
 from apikit.serializers import StrictCharField, absolute_url
 from brand_guides.models import MaterialPreset, StylePreset
-from personalization import selectors
+from personalization import eta, selectors
 from personalization.conf import conf
 from personalization.hosts import host
 from personalization.models import GenerationImage, GenerationRequest
@@ -264,6 +264,15 @@ class GenerationSerializer(serializers.ModelSerializer):
         help_text="The model preset it was made with (GET /api/v1/presets/), e.g. sd21 or sd-turbo.",
     )
     progress = serializers.FloatField(read_only=True, help_text="0 to 1.")
+    phase = serializers.ChoiceField(
+        choices=GenerationRequest.Phase.choices,
+        read_only=True,
+        help_text="Where the request is in its run: queued, generating (step k of n: progress), "
+        "reseeding (an off-brand variation drawn again, its own step k of n), postprocessing (brand "
+        "colours and content checked), storing (mockups drawn, files saved). A finished request keeps "
+        'the phase it finished in; "" when it never waited for a worker (refused at submit, answered '
+        "from the cache).",
+    )
     queue_position = serializers.SerializerMethodField()
     eta_seconds = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
@@ -284,6 +293,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "status",
+            "phase",
             "progress",
             "queue_position",
             "eta_seconds",
@@ -326,11 +336,12 @@ class GenerationSerializer(serializers.ModelSerializer):
 
     def get_queue_position(self, obj: GenerationRequest) -> int:
         """1 for the next request to run; 0 when not queued."""
-        return selectors.queue_position(obj)
+        return eta.wait_for(obj).position
 
     def get_eta_seconds(self, obj: GenerationRequest) -> float | None:
-        """Estimated seconds until done; null once finished."""
-        return selectors.eta_seconds(obj)
+        """Estimated seconds until done, from the measured throughput of the workers (queued: the
+        work ahead shared among the live workers, plus its own run); null once finished."""
+        return eta.wait_for(obj).eta_seconds
 
     @extend_schema_field(GenerationErrorSerializer(allow_null=True))
     def get_error(self, obj: GenerationRequest):
