@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run prod test lint format bench clean
+.PHONY: run prod test lint format bench faults clean
 
 $(VENV)/.installed: requirements.txt requirements-web.txt requirements-worker.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ BENCH_PRESETS ?= sd21,sd21-base,sd-turbo
 bench: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py bench_generation --arch tiny --preset $(BENCH_PRESETS) --size 512 --batch 1,2,4
 	DEBUG=1 $(PY) manage.py bench_generation --end-to-end --arch tiny --preset $(BENCH_PRESETS) --size 512
+
+# The fault-injection suite (README.md, docs/RELIABILITY.md): the real GPU worker on a throwaway
+# PostgreSQL database (DATABASE_URL's server) with the ORM broker and its own redis-server; writes
+# docs/RELIABILITY.md, exits 1 when a case fails.
+faults: $(VENV)/.installed
+	$(PY) scripts/faults.py --broker orm,redis --out docs/RELIABILITY.md
 
 clean:
 	rm -rf var/test.sqlite3* test-artifacts .pytest_cache

@@ -38,8 +38,8 @@ def stale_workers(*, host: str, now: datetime | None = None):
 
 
 def descendants(root: int) -> dict[int, float]:
-    """{pid: its start time (Unix seconds)} of every process below ``root`` (a cluster: its
-    sentinel, pusher, monitor and workers)."""
+    """{pid: its start time (Unix seconds)} of every live process below ``root`` (a cluster: its
+    sentinel, pusher, monitor and workers); zombies are left out."""
     import psutil
 
     found = {}
@@ -49,6 +49,10 @@ def descendants(root: int) -> dict[int, float]:
         return found
     for child in children:
         try:
+            # A zombie is dead, only not reaped yet: django-q2 terminates a worker that ran past its
+            # task timeout without joining it. Its heartbeat is stale, and its cluster is healthy.
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
             found[child.pid] = child.create_time()
         except psutil.NoSuchProcess:
             continue

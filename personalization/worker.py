@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import DatabaseError, connections
 from PIL import Image
 
 from . import approval, emails, heartbeat, lifecycle, postprocess, presets, review, safety
@@ -619,8 +619,11 @@ def _jobs(batch: list[GenerationRequest], *, worker: str) -> tuple[list[Generati
 
 
 def _stored(req: GenerationRequest, call):
-    """``call()``, a write into the private storage, tried again up to STORAGE_RETRIES times
-    (waiting STORAGE_RETRY_SECONDS x 2^n; the lease is kept alive meanwhile). Raises StorageFailed."""
+    """``call()``, a write into the private storage and its row, tried again up to STORAGE_RETRIES
+    times (waiting STORAGE_RETRY_SECONDS x 2^n; the lease is kept alive meanwhile). A database
+    connection that broke meanwhile (a failover, a restarted pooler: the file stored, its row not) is
+    closed, so the next try opens a fresh one instead of failing on the dead one again. Raises
+    StorageFailed."""
     for attempt in range(conf.STORAGE_RETRIES + 1):
         try:
             return call()
@@ -636,8 +639,18 @@ def _stored(req: GenerationRequest, call):
                 conf.STORAGE_RETRIES + 1,
                 delay,
             )
+            if isinstance(exc, DatabaseError):
+                _close_connections()
             storage_sleep(delay)
     raise AssertionError("unreachable")
+
+
+def _close_connections() -> None:
+    """Close this thread's database connections outside a transaction (the next query reconnects);
+    one inside a transaction is left to its atomic block, which rolls it back."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
 
 
 def _fail_storage(req: GenerationRequest, *, worker: str, exc: StorageFailed) -> str:

@@ -142,10 +142,12 @@ def test_reconcile_counts_stuck_requests_orphans_and_missing_line_files(product,
     assert reconcile.reconcile(now=now) == {
         "running_stuck": 0,
         "queued_stuck": 0,
+        "run_twice": 0,
         "orphan_files": 0,  # young
         "line_files_missing": 0,
         "print_files_failed": 0,
     }
+    assert reconcile.reconcile(now=now, orphans_older_than=0)["orphan_files"] == 1  # any age
     queued = submit(product, seed=8)
     running = submit(product, seed=9)
     GenerationRequest.objects.filter(pk=running.pk).update(
@@ -155,6 +157,7 @@ def test_reconcile_counts_stuck_requests_orphans_and_missing_line_files(product,
     assert counts == {
         "running_stuck": 1,
         "queued_stuck": 1,
+        "run_twice": 0,
         "orphan_files": 1,
         "line_files_missing": 0,
         "print_files_failed": 0,
@@ -188,3 +191,22 @@ def test_reconcile_counts_an_ordered_design_whose_file_is_gone(monkeypatch):
     private_storage.delete(design.mockup.name)  # the storage lost it
     assert reconcile.line_designs_missing_files() == [design.pk]
     assert reconcile.reconcile()["line_files_missing"] == 1
+
+
+def test_reconcile_counts_requests_claimed_past_the_attempts_or_holding_extra_variations(product):
+    """ "None run twice": a request claimed more often than MAX_ATTEMPTS, or with a variation it did not
+    ask for (a second run's pictures), is counted; one retried within its attempts is not."""
+    from personalization.conf import conf
+    from personalization.models import GenerationImage
+
+    retried, claimed_too_often, doubled = (submit(product, seed=n) for n in (31, 32, 33))
+    GenerationRequest.objects.filter(pk=retried.pk).update(attempts=conf.MAX_ATTEMPTS)
+    GenerationRequest.objects.filter(pk=claimed_too_often.pk).update(attempts=conf.MAX_ATTEMPTS + 1)
+    for index in (0, 1):  # one variation asked for, two stored
+        GenerationImage.objects.create(
+            request=doubled, index=index, seed=index, width=64, height=64, image=f"x/{index}.png"
+        )
+    assert reconcile.requests_run_twice() == sorted([claimed_too_often.pk, doubled.pk])
+    assert reconcile.reconcile()["run_twice"] == 2
+    with pytest.raises(SystemExit):
+        call_command("personalization_reconcile", "--orphan-grace", "0")

@@ -127,3 +127,20 @@ def test_with_the_watchdog_off_nothing_is_killed(settings, cluster):
     assert children == [proc] and proc.poll() is None
     row.refresh_from_db()
     assert row.state == State.BUSY
+
+
+def test_a_dead_worker_not_yet_reaped_is_not_a_stale_worker_of_its_cluster(stale_after_60):
+    """Found by the fault suite (``task_timeout``): django-q2 terminates a worker that ran past its
+    task timeout without joining it, so the process stays a zombie below the cluster with a stale
+    heartbeat; the watchdog then killed the whole (healthy) cluster, its running tasks with it."""
+    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # exits; not waited for: a zombie
+    try:
+        wait_until(lambda: psutil.Process(dead.pid).status() == psutil.STATUS_ZOMBIE, message="a zombie")
+        tree = watchdog.descendants(os.getpid())
+        assert alive.pid in tree and dead.pid not in tree
+        _row(dead.pid, seen_ago=120, state=State.IDLE, started_at=NOW - timedelta(days=1))
+        assert watchdog.find_stale(host=HOST, processes=tree, now=NOW) == []
+    finally:
+        alive.communicate(timeout=10)
+        dead.wait(timeout=10)

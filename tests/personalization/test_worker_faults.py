@@ -8,7 +8,7 @@ import signal
 import pytest
 from PIL import Image
 
-from personalization import lifecycle, worker
+from personalization import lifecycle, postprocess, worker
 from personalization.engine.core import Engine
 from personalization.models import GenerationImage, GenerationRequest
 from personalization.services import generation_request_create
@@ -176,3 +176,36 @@ def test_storage_failing_for_good_fails_with_storage_error_and_leaves_no_orphans
     assert not GenerationImage.objects.filter(request=req).exists()
     _dirs, files = private_storage.listdir(f"{request_prefix(req.pk)}/0")
     assert files == []  # the first variation's files went with it
+
+
+# --- 6. the database connection dropped between a stored file and its row -----------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_connection_dropped_after_a_file_is_stored_is_reopened_and_the_row_written(
+    product, gpu_calls, monkeypatch
+):
+    """Found by the fault suite (scripts/faults.py, ``db_dropped``): the retries used to fail on the dead
+    connection, so the GPU work was lost and the request waited for its lease to end (attempt 2)."""
+    from django.db import connection
+
+    waits = []
+    monkeypatch.setattr(worker, "storage_sleep", waits.append)
+    original = postprocess.store_variation
+    dropped = []
+
+    def store_then_drop(**kwargs):
+        if not dropped:  # the file goes in, then the connection is gone before its row
+            dropped.append(kwargs["index"])
+            connection.ensure_connection()
+            connection.connection.close()
+        return original(**kwargs)
+
+    monkeypatch.setattr(postprocess, "store_variation", store_then_drop)
+    req = submit(product, seed=23)
+    assert worker.run(req.pk) == "succeeded 1 of 1"
+    req.refresh_from_db()
+    assert (req.status, req.attempts) == (Status.SUCCEEDED, 1) and dropped == [0]
+    assert len(waits) == 1 and gpu_calls == [1]  # one retry, no GPU rerun
+    [image] = req.images.all()
+    assert private_storage.exists(image.image.name) and private_storage.exists(image.mockup.name)
