@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run prod test lint format bench faults clean
+.PHONY: run prod test lint format bench faults load clean
 
 $(VENV)/.installed: requirements.txt requirements-web.txt requirements-worker.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ bench: $(VENV)/.installed
 # docs/RELIABILITY.md, exits 1 when a case fails.
 faults: $(VENV)/.installed
 	$(PY) scripts/faults.py --broker orm,redis --out docs/RELIABILITY.md
+
+# The loopback load test (docs/SCALING.md): gunicorn + the GPU worker on a throwaway PostgreSQL database,
+# locust at 50, 100 and 200 customers, then the reconciliation; writes docs/SCALING.md and docs/scaling.png.
+# Exit 1 on any 5xx or lost/duplicated request. LOAD_ARGS="--levels 20 --duration 20" for a quick run.
+load: $(VENV)/.installed
+	$(PY) scripts/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf var/test.sqlite3* test-artifacts .pytest_cache

@@ -258,7 +258,7 @@ def render_markdown(results: list[Result], *, meta: dict) -> str:
         "database after the case settled (every one must be 0): `running_stuck`, "
         "`queued_stuck` (stuck after 0 s: nothing may be left queued or running), `run_twice` (a request "
         "claimed more than MAX_ATTEMPTS times or with more pictures than variations), `orphan_files` "
-        "(grace 0 s), `line_files_missing`.",
+        "(grace 0 s), `line_files_missing`, `print_files_failed`.",
         "",
         "| Case | Broker | Seconds | Reconciliation | Facts |",
         "|---|---|---|---|---|",
