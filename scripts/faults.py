@@ -620,6 +620,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # Customer files stay in the suite's own folders (its FaultyStorage injects the storage faults):
+    # S3 settings from the caller's environment (.ci/run's stage 2) are not the suite's.
+    for name in [key for key in os.environ if key.startswith("AWS_")]:
+        del os.environ[name]
     return run_phase(args) if args.phase else run_suite(args)
 
 

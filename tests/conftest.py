@@ -1,3 +1,4 @@
+import os
 import shutil
 from pathlib import Path
 
@@ -9,14 +10,26 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(config, items):
-    if CHROMIUM.exists():
-        return
-    skip = pytest.mark.skip(
-        reason="/usr/bin/chromium is absent: browser test skipped (apt-get install -y chromium)"
-    )
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+    skips = []
+    if not CHROMIUM.exists():
+        skips.append(
+            (
+                "browser",
+                "/usr/bin/chromium is absent: browser test skipped (apt-get install -y chromium)",
+            )
+        )
+    if os.environ.get("SKIP_ONE_SETUP", "") not in ("", "0"):
+        skips.append(
+            (
+                "one_setup",
+                "SKIP_ONE_SETUP is set: this process-level test runs in one setup only (.ci/run stage 1)",
+            )
+        )
+    for keyword, reason in skips:
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if keyword in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

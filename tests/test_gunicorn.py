@@ -101,6 +101,7 @@ def production_site(tmp_path):
     return env, tmp_path
 
 
+@pytest.mark.one_setup
 @pytest.mark.timeout(240)
 def test_gunicorn_serves_the_site_and_compressed_static_files(production_site):
     env, folder = production_site

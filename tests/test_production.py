@@ -159,6 +159,7 @@ def test_development_defaults_are_unchanged():
     assert values["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
+@pytest.mark.one_setup  # its own SQLite file: the same in .ci/run's stage 2
 def test_check_deploy_is_clean_in_production(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -172,6 +173,7 @@ def test_check_deploy_is_clean_in_production(tmp_path):
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+@pytest.mark.one_setup  # its own SQLite file: the same in .ci/run's stage 2
 def test_make_prod_refuses_with_debug_on_before_starting_anything(tmp_path):
     env = _production(
         DEBUG="1",
@@ -194,6 +196,7 @@ def test_make_prod_refuses_with_debug_on_before_starting_anything(tmp_path):
     assert "gunicorn" not in result.stdout + result.stderr
 
 
+@pytest.mark.one_setup  # its own SQLite file: the same in .ci/run's stage 2
 def test_make_prod_refuses_a_deploy_check_warning(tmp_path):
     """Settings that load but fail `check --deploy` (here HSTS off) stop it too."""
     env = _production(
@@ -224,6 +227,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+@pytest.mark.one_setup  # its own SQLite file: the same in .ci/run's stage 2
 @pytest.mark.timeout(300)
 def test_make_prod_starts_the_three_servers_and_one_sigterm_stops_them_all(tmp_path):
     """The whole group signalled at once (Ctrl-C, `timeout`, a supervisor): each server is stopped

@@ -15,7 +15,7 @@ import pytest
 from tests.http_server_helpers import free_port
 from tests.worker_fixtures import MODEL_ENV, ROOT
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.one_setup]
 
 
 def _children(pid: int) -> list[int]:

@@ -24,7 +24,7 @@ from tests.worker_fixtures import (
     worker_env,
 )
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.one_setup, pytest.mark.django_db(transaction=True)]
 State = WorkerHeartbeat.State
 
 
