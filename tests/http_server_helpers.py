@@ -3,9 +3,24 @@ waiting until it listens (or fails), and plain HTTP requests as the TLS-terminat
 
 import http.client
 import json
+import os
 import socket
 import subprocess
 import time
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of a process's children (a script's servers, each leading its own process group)."""
+    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in listed.stdout.split()]
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.http_server_helpers import free_port
+from tests.http_server_helpers import children_of, free_port, group_alive
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED = "DJANGO_ENV=production refuses to start:"
@@ -214,19 +214,6 @@ def test_make_prod_refuses_a_deploy_check_warning(tmp_path):
     assert not (tmp_path / "static").exists()
 
 
-def _children(pid: int) -> list[int]:
-    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(line) for line in listed.stdout.split()]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.one_setup  # its own SQLite file: the same in .ci/run's stage 2
 @pytest.mark.timeout(300)
 def test_make_prod_starts_the_three_servers_and_one_sigterm_stops_them_all(tmp_path):
@@ -264,7 +251,7 @@ def test_make_prod_starts_the_three_servers_and_one_sigterm_stops_them_all(tmp_p
         assert (tmp_path / "static" / "staticfiles.json").exists()  # collectstatic ran
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
-        servers = _children(script.pid)
+        servers = children_of(script.pid)
         assert len(servers) == 3, servers  # gunicorn, run_gpu_worker, qcluster
 
         os.killpg(script.pid, signal.SIGTERM)
@@ -274,7 +261,7 @@ def test_make_prod_starts_the_three_servers_and_one_sigterm_stops_them_all(tmp_p
             os.killpg(script.pid, signal.SIGKILL)
             script.wait(timeout=10)
         for pgid in servers:  # each server leads its own group (set -m in the script)
-            if _group_alive(pgid):
+            if group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
         log.close()
     output = (tmp_path / "prod.log").read_text()
@@ -282,4 +269,4 @@ def test_make_prod_starts_the_three_servers_and_one_sigterm_stops_them_all(tmp_p
     assert "Stopped the web server, the GPU worker and the web cluster's worker." in output
     assert "Shutting down: Master" in output  # gunicorn stopped gracefully
     assert output.count("has stopped.") == 2  # both django-q2 clusters (web, gpu)
-    assert [pgid for pgid in servers if _group_alive(pgid)] == []
+    assert [pgid for pgid in servers if group_alive(pgid)] == []

@@ -12,23 +12,10 @@ import time
 
 import pytest
 
-from tests.http_server_helpers import free_port
+from tests.http_server_helpers import children_of, free_port, group_alive
 from tests.worker_fixtures import MODEL_ENV, ROOT
 
 pytestmark = [pytest.mark.worker, pytest.mark.one_setup]
-
-
-def _children(pid: int) -> list[int]:
-    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(line) for line in listed.stdout.split()]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +60,7 @@ def test_make_run_stops_every_server_on_a_double_ctrl_c(tmp_path, tiny_models):
             assert time.monotonic() < deadline, log_path.read_text()[-3000:]
             with pytest.raises(subprocess.TimeoutExpired):  # still running: wait on it, then look again
                 script.wait(timeout=0.5)
-        servers = _children(script.pid)
+        servers = children_of(script.pid)
         assert len(servers) == 3, servers  # run_gpu_worker, qcluster, runserver
         assert all(os.getpgid(pid) == pid for pid in servers)  # each leads its own group
 
@@ -83,16 +70,16 @@ def test_make_run_stops_every_server_on_a_double_ctrl_c(tmp_path, tiny_models):
             os.killpg(script.pid, signal.SIGINT)  # ... and Ctrl-C again while they stop
         script.wait(timeout=60)
         stop_by = time.monotonic() + 90  # the script's watchdog kills what is left after 45 s
-        while any(_group_alive(pgid) for pgid in servers) and time.monotonic() < stop_by:
+        while any(group_alive(pgid) for pgid in servers) and time.monotonic() < stop_by:
             time.sleep(0.5)
     finally:
-        servers = servers or _children(script.pid)  # a failure before they were counted
+        servers = servers or children_of(script.pid)  # a failure before they were counted
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
             script.wait(timeout=10)
         for pgid in servers:
-            if _group_alive(pgid):
+            if group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
     output = log_path.read_text()
-    assert [pgid for pgid in servers if _group_alive(pgid)] == [], output[-3000:]
+    assert [pgid for pgid in servers if group_alive(pgid)] == [], output[-3000:]
     assert output.count("has stopped.") == 2, output[-3000:]  # both clusters stopped, not killed
