@@ -103,6 +103,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    # Keep each thread's connection between requests (a status poll is a few short queries: a new
+    # connection would cost more than they do), checked before reuse. DATABASE_URL's own
+    # ?conn_max_age= wins; DB_CONN_MAX_AGE=0 closes it after every request.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -397,6 +403,8 @@ if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
     )
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
 SESSION_COOKIE_SECURE = not DEBUG
+# Sessions are read on every poll of a job card: from the shared cache, the database behind it.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -48,6 +48,16 @@ def generations_for(*, user=None, session_key: str | None = None) -> QuerySet[Ge
     )
 
 
+def generations_polled(*, user=None, session_key: str | None = None) -> QuerySet[GenerationRequest]:
+    """The caller's own generations as one status poll reads one of them (the job card, the API
+    detail): with the product and brand joined, nothing prefetched. The style and material
+    (most requests have neither) are read only when set: two more joins cost the database more to
+    plan than the row costs to fetch, on every poll of every waiting customer."""
+    return GenerationRequest.objects.owned_by(user=user, session_key=session_key).select_related(
+        "product", "brand"
+    )
+
+
 def category_report(*, since=None, until=None, requests=None) -> list[dict]:
     """The paper's Table 2 from stored requests, one row per product category: requests, average
     generation time (s, succeeded and not answered from cache), average brand consistency (0-100,

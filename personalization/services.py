@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageOps
@@ -315,8 +315,7 @@ def generation_request_create(
         req.quota_charges = _charge_quota(quota=quota) if req.status != Status.REJECTED else []
         if reference is not None:
             req.reference_image.save("reference.png", ContentFile(reference[0]), save=False)
-        req.full_clean()
-        req.save()
+        _save_new(req)
         if holds and req.status == Status.QUEUED:
             from .review import generation_hold_for_review
 
@@ -332,6 +331,21 @@ def generation_request_create(
             GenerationRequest.objects.filter(pk=req.pk).update(eta_at_submit=req.eta_at_submit)
             transaction.on_commit(lambda: enqueue_generation(req.pk))
     return req
+
+
+def _save_new(req: GenerationRequest) -> None:
+    """Validate and insert a new request. Its check constraints (and the primary key's uniqueness)
+    are left to the database: asking it first costs a query and a savepoint each, on every submit,
+    for ranges the recipe has already enforced. Should the database refuse the row, Django's own
+    validation of the constraints says why (a ValidationError, as ``full_clean`` would have raised)."""
+    req.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():  # a savepoint: the outer transaction stays usable
+            req.save(force_insert=True)
+    except IntegrityError:
+        req.validate_unique()
+        req.validate_constraints()
+        raise  # not one of the model's constraints: a real fault
 
 
 def _answer_from_cache(req: GenerationRequest) -> bool:

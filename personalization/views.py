@@ -21,6 +21,7 @@ from .review import images_visible, images_visible_q
 from .selectors import (
     attach_product_infos,
     generations_for,
+    generations_polled,
     request_product_info,
 )
 from .services import (
@@ -194,7 +195,8 @@ def product_fields(request):
 
 @require_GET
 def job(request, pk):
-    return _job_response(request, _own_generation(request, pk))
+    polled = generations_polled(user=request.user, session_key=visitor_key(request))
+    return _job_response(request, get_object_or_404(polled, pk=pk))
 
 
 @require_POST

@@ -269,7 +269,7 @@ def eta_errors(submits: list[dict], *, since, until) -> dict:
         from personalization.eta import eta_error_summary
     except ImportError:
         return {"clients": summary}
-    return {"clients": summary, "project": eta_error_summary(since, until)}
+    return {"clients": summary, "project": eta_error_summary(since=since, until=until)}
 
 
 def run_level(users: int, *, args, port: int, config_path: Path, work: Path, env) -> dict:

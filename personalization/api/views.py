@@ -96,6 +96,8 @@ class GenerationViewSet(
     parser_classes = (JSONParser,)
 
     def get_queryset(self):
+        if self.action == "retrieve":  # polled: the one row, read as cheaply as it can be
+            return selectors.generations_polled(user=self.request.user)
         return selectors.generations_for(user=self.request.user)
 
     def paginate_queryset(self, queryset):
