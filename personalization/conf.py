@@ -109,6 +109,9 @@ DEFAULTS: dict[str, Any] = {
     "ETA_WINDOW_ROWS": 1000,
     "ETA_CACHE_SECONDS": 5,
     "ETA_DEFAULT_SECONDS_PER_STEP": 0.25,
+    # The longest a waiting client is asked to wait between polls (eta.poll_after_seconds: every
+    # second while its request runs, about a tenth of its ETA while queued).
+    "POLL_SECONDS_MAX": 10,
     # The output safety check (personalization.safety), run in the worker on every variation before
     # anyone can see it. Off only on purpose: the worker then warns at start and on every request,
     # and the admin shows a red banner.

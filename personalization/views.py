@@ -94,6 +94,7 @@ def _job_context(request, generation: GenerationRequest) -> dict:
         "generation": generation,
         "position": (wait := eta.wait_for(generation)).position,
         "eta": wait.eta_seconds,
+        "poll_seconds": eta.poll_after_seconds(generation, wait),
         # Held for review (or refused after it): neither images nor preview until staff approve.
         "held": not images_visible(generation),
         "images": images,

@@ -28,6 +28,7 @@ TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 STUDIO_SHARE = 0.3  # submits through the studio's form; the rest through the API
 CARD_ID = re.compile(r'id="job-([0-9a-f-]{36})"')
 CARD_STATUS = re.compile(r'data-status="([a-z_]+)"')
+CARD_PACE = re.compile(r'hx-trigger="every (\d+)s"')
 
 _customer_ids = itertools.count()
 _started = time.monotonic()
@@ -154,6 +155,8 @@ class Customer(FastHttpUser):
             ) as response:
                 found = CARD_STATUS.search(response.text or "")
                 status = found.group(1) if found and response.status_code in (200, 286) else None
+                told = CARD_PACE.search(response.text or "")
+                pace = int(told.group(1)) if told else 1
                 if response.status_code in (200, 286):
                     response.success()
                 else:
@@ -165,7 +168,9 @@ class Customer(FastHttpUser):
                 name="status api",
                 catch_response=True,
             ) as response:
-                status = response.json().get("status") if response.status_code == 200 else None
+                body = response.json() if response.status_code == 200 else {}
+                status = body.get("status")
+                pace = body.get("poll_after_seconds") or 1
                 if response.status_code == 200:
                     response.success()
                 else:
@@ -174,4 +179,6 @@ class Customer(FastHttpUser):
             self.job = None
             self.pause = random.uniform(10, 30)  # looks at the design, then asks for another
         else:
-            self.pause = random.uniform(1, 2)
+            # As told: the card's hx-trigger ("every N s"), the API's poll_after_seconds (1 s while
+            # running, about a tenth of the ETA while queued, at most 10 s), plus up to a second.
+            self.pause = random.uniform(pace, pace + 1)

@@ -275,6 +275,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     )
     queue_position = serializers.SerializerMethodField()
     eta_seconds = serializers.SerializerMethodField()
+    poll_after_seconds = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
     timings = TimingsSerializer(source="*", read_only=True)
     error = serializers.SerializerMethodField()
@@ -297,6 +298,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "progress",
             "queue_position",
             "eta_seconds",
+            "poll_after_seconds",
             "product",
             "brand",
             "base_color",
@@ -342,6 +344,11 @@ class GenerationSerializer(serializers.ModelSerializer):
         """Estimated seconds until done, from the measured throughput of the workers (queued: the
         work ahead shared among the live workers, plus its own run); null once finished."""
         return eta.wait_for(obj).eta_seconds
+
+    def get_poll_after_seconds(self, obj: GenerationRequest) -> int | None:
+        """Seconds to wait before polling again: 1 while running; about a tenth of the ETA while
+        queued (1 to 10); null once finished (stop polling)."""
+        return eta.poll_after_seconds(obj)
 
     @extend_schema_field(GenerationErrorSerializer(allow_null=True))
     def get_error(self, obj: GenerationRequest):

@@ -152,3 +152,55 @@ def test_a_polled_card_and_detail_still_name_the_style_and_the_material(me, prod
     assert "Linocut" in html and "Recycled felt" in html
     data = token_client(user).get(f"/api/v1/generations/{theirs.pk}/").json()
     assert (data["style"], data["material"]) == ("linocut-poll", "recycled-felt-poll")
+
+
+# --- the pace of polling ------------------------------------------------------------------------
+
+
+def test_the_poll_pace_follows_the_wait(product, settings):
+    """Every second while running or due soon; about a tenth of the ETA while queued, at most
+    POLL_SECONDS_MAX; None once finished."""
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "POLL_SECONDS_MAX": 10}
+    g = generation(product)
+    assert eta.poll_after_seconds(g, eta.Wait(1, 9.9)) == 1
+    assert eta.poll_after_seconds(g, eta.Wait(3, 45.0)) == 4
+    assert eta.poll_after_seconds(g, eta.Wait(40, 600.0)) == 10
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "POLL_SECONDS_MAX": 5}
+    assert eta.poll_after_seconds(g, eta.Wait(40, 600.0)) == 5
+    g.status = Status.RUNNING
+    assert eta.poll_after_seconds(g, eta.Wait(0, 600.0)) == 1
+    g.status = Status.SUCCEEDED
+    assert eta.poll_after_seconds(g, eta.Wait(0, None)) is None
+
+
+def test_a_customer_deep_in_the_queue_polls_less_often_until_the_run_starts(me, product, settings):
+    settings.SECURE_SSL_REDIRECT = False
+    # Nothing measured: 0.25 s per 512x512 step; each request ahead costs its own steps.
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "ETA_DEFAULT_SECONDS_PER_STEP": 0.25}
+    user = make_user()
+    for _ in range(30):
+        generation(product, key="someone-else")
+    mine = generation(product, user=user, key="")
+    wait = eta.wait_for(mine)
+    expected = max(1, min(10, int(wait.eta_seconds // 10)))
+    assert expected > 1, wait  # the queue ahead is long enough to slow the polls down
+    data = token_client(user).get(f"/api/v1/generations/{mine.pk}/").json()
+    assert data["poll_after_seconds"] == expected
+    GenerationRequest.objects.filter(pk=mine.pk).update(status=Status.RUNNING, phase=Phase.GENERATING)
+    data = token_client(user).get(f"/api/v1/generations/{mine.pk}/").json()
+    assert data["poll_after_seconds"] == 1
+    GenerationRequest.objects.filter(pk=mine.pk).update(status=Status.SUCCEEDED, phase=Phase.STORING)
+    assert token_client(user).get(f"/api/v1/generations/{mine.pk}/").json()["poll_after_seconds"] is None
+
+
+def test_the_card_polls_at_the_pace_it_is_told(me, product, settings):
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "ETA_DEFAULT_SECONDS_PER_STEP": 0.25}
+    for _ in range(30):
+        generation(product, key="someone-else")
+    mine = generation(product)
+    pace = eta.poll_after_seconds(mine)
+    assert pace > 1
+    assert f'hx-trigger="every {pace}s"' in card(me, mine)
+    GenerationRequest.objects.filter(pk=mine.pk).update(status=Status.RUNNING, phase=Phase.GENERATING)
+    mine.refresh_from_db()
+    assert 'hx-trigger="every 1s"' in card(me, mine)
