@@ -244,7 +244,7 @@ def reconcile(submits: list[dict], *, drain_s: float) -> load_report.Reconciliat
     result.stuck = {
         name: count
         for name, count in reconcile_counts().items()
-        if name in ("running_stuck", "queued_stuck", "line_files_missing")
+        if name in ("running_stuck", "queued_stuck", "run_twice", "line_files_missing")
     }
     return result
 
