@@ -217,8 +217,8 @@ class Wait:
 
 def poll_after_seconds(generation: GenerationRequest, wait: Wait | None = None) -> int | None:
     """Seconds a client should wait before asking about the request again; None once it is
-    finished. Every second while it runs (its steps and phases move); while queued, about a tenth
-    of its ETA, at least 1 and at most POLL_SECONDS_MAX (10): a customer ten minutes away from their
+    finished. Every second while it runs (its steps and phases move) or is next in line; further
+    back in the queue, about a tenth of its ETA, at least 1 and at most POLL_SECONDS_MAX (10): a customer ten minutes away from their
     design is told every 10 s, one a few seconds away every second. The job card polls at this
     pace (its hx-trigger) and the API detail says it (``poll_after_seconds``), so a deep queue does
     not multiply the polls the web tier answers."""
@@ -227,7 +227,7 @@ def poll_after_seconds(generation: GenerationRequest, wait: Wait | None = None) 
     if generation.status == Status.RUNNING:
         return 1
     wait = wait if wait is not None else wait_for(generation)
-    if wait.eta_seconds is None:
+    if wait.eta_seconds is None or wait.position <= 1:  # next in line: it may start any moment
         return 1
     return max(1, min(int(conf.POLL_SECONDS_MAX), int(wait.eta_seconds // 10)))
 

@@ -346,8 +346,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         return eta.wait_for(obj).eta_seconds
 
     def get_poll_after_seconds(self, obj: GenerationRequest) -> int | None:
-        """Seconds to wait before polling again: 1 while running; about a tenth of the ETA while
-        queued (1 to 10); null once finished (stop polling)."""
+        """Seconds to wait before polling again: 1 while running or next in line; about a tenth of
+        the ETA further back in the queue (1 to 10); null once finished (stop polling)."""
         return eta.poll_after_seconds(obj)
 
     @extend_schema_field(GenerationErrorSerializer(allow_null=True))

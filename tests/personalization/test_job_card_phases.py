@@ -158,11 +158,12 @@ def test_a_polled_card_and_detail_still_name_the_style_and_the_material(me, prod
 
 
 def test_the_poll_pace_follows_the_wait(product, settings):
-    """Every second while running or due soon; about a tenth of the ETA while queued, at most
+    """Every second while running, next in line or due soon; about a tenth of the ETA while queued, at most
     POLL_SECONDS_MAX; None once finished."""
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "POLL_SECONDS_MAX": 10}
     g = generation(product)
     assert eta.poll_after_seconds(g, eta.Wait(1, 9.9)) == 1
+    assert eta.poll_after_seconds(g, eta.Wait(1, 600.0)) == 1  # next in line: it may start any moment
     assert eta.poll_after_seconds(g, eta.Wait(3, 45.0)) == 4
     assert eta.poll_after_seconds(g, eta.Wait(40, 600.0)) == 10
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "POLL_SECONDS_MAX": 5}
