@@ -218,8 +218,8 @@ class Wait:
 def poll_after_seconds(generation: GenerationRequest, wait: Wait | None = None) -> int | None:
     """Seconds a client should wait before asking about the request again; None once it is
     finished. Every second while it runs (its steps and phases move) or is next in line; further
-    back in the queue, about a tenth of its ETA, at least 1 and at most POLL_SECONDS_MAX (10): a customer ten minutes away from their
-    design is told every 10 s, one a few seconds away every second. The job card polls at this
+    back in the queue, about a tenth of its ETA, at least 1 and at most POLL_SECONDS_MAX (10): a
+    customer ten minutes away from their design is told every 10 s. The job card polls at this
     pace (its hx-trigger) and the API detail says it (``poll_after_seconds``), so a deep queue does
     not multiply the polls the web tier answers."""
     if generation.status not in (Status.QUEUED, Status.RUNNING):

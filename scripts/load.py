@@ -333,8 +333,9 @@ Rerun it with:
   asks for a design ({args.steps} steps, {args.size} px; one of the {len(_payload_lines())} customer
   requests of `../shared/data/requests.jsonl`) through the API (70 %) or the studio's form with its
   CSRF token (30 %), polls the HTMX job card (`HX-Request`) and the API detail in turn at the pace
-  they ask for (the card's `hx-trigger`, the API's `poll_after_seconds`: every second while running,
-  about a tenth of the ETA while queued, at most 10 s; plus up to a second) until it is finished, looks at it for 10–30 s, and asks for another. Levels: {args.levels}, each
+  they ask for (the card's `hx-trigger`, the API's `poll_after_seconds`: every second while running
+  or next in line, about a tenth of the ETA further back, at most 10 s; plus up to a second) until
+  it is finished, looks at it for 10–30 s, and asks for another. Levels: {args.levels}, each
   {args.duration} s with a {args.ramp} s ramp; the queue carries over from one level to the next.
 - **Columns**: percentiles over the answers that were not 429 (throttled answers are counted apart);
   "other errors" are 4xx other than 429 and requests with no answer. The per-address submit throttle
