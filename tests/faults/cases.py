@@ -30,20 +30,13 @@ from personalization.storage import private_storage
 from scripts.faults import ROOT, SWEEP_INTERVAL, TASK_TIMEOUT, stop_group, wait_for
 from tests.factories import make_product, visitor
 from tests.faults import storage as faulty
+from tests.shop_helpers import checkout_data
 
 Status = GenerationRequest.Status
 TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.REJECTED}
 # A request that runs a few seconds on the tiny model (caught mid-generation), and one that runs
 # far past the task timeout.
 LONG = {"size": 64, "steps": 8}
-ADDRESS = {
-    "full_name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "address_line1": "12 St James's Square",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "gb",
-}
 _seeds = itertools.count(100)
 LOAD_MARGIN = 2.0  # the default TASK_TIMEOUT_LOAD_MARGIN, which timeout_below_load checks
 
@@ -451,7 +444,7 @@ def case_double_checkout(phase: Phase, result) -> None:
     def checkout():
         try:
             me = visitor(Client(), key)
-            data = {**ADDRESS, "checkout_token": str(uuid.uuid4())}
+            data = checkout_data()  # each with its own one-time token
             barrier.wait(timeout=30)
             response = me.post(reverse("shop:checkout"), data)
             answers.append((response.status_code, response.get("Location", "")))
