@@ -101,12 +101,14 @@ DEFAULTS: dict[str, Any] = {
     "RUNNING_STALE_SECONDS": 120,
     # ETAs from measured throughput (personalization.eta; docs/WORKER.md, "Queue position and ETA"):
     # per (preset, size, steps), the last ETA_WINDOW_SIZE succeeded runs finished within
-    # ETA_WINDOW_HOURS (of the newest ETA_WINDOW_ROWS in all); the table is kept in the cache for
-    # ETA_CACHE_SECONDS. ETA_DEFAULT_SECONDS_PER_STEP: one 512x512 image, one step, when nothing
-    # was measured at all.
+    # ETA_WINDOW_HOURS (of the newest ETA_WINDOW_ROWS in all), scaled by the workers' speed now
+    # (the newest ETA_SPEED_RUNS runs against their configurations' medians); the table and the
+    # queue's schedule are kept in the cache for ETA_CACHE_SECONDS. ETA_DEFAULT_SECONDS_PER_STEP:
+    # one 512x512 image, one step, when nothing was measured at all.
     "ETA_WINDOW_SIZE": 20,
     "ETA_WINDOW_HOURS": 6,
     "ETA_WINDOW_ROWS": 1000,
+    "ETA_SPEED_RUNS": 10,
     "ETA_CACHE_SECONDS": 5,
     "ETA_DEFAULT_SECONDS_PER_STEP": 0.25,
     # The longest a waiting client is asked to wait between polls (eta.poll_after_seconds: every

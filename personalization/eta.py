@@ -12,25 +12,33 @@ ETA_WINDOW_HOURS. A request's predicted cost is, in this order:
 3. the same over all presets;
 4. ETA_DEFAULT_SECONDS_PER_STEP per unit (nothing measured at all).
 
+Every cost is scaled by the workers' speed now (``Throughput.speed``: the newest ETA_SPEED_RUNS runs
+against their configurations' medians), so a slowdown shows at once rather than when the medians
+catch up.
+
 The table (one query) and the number of live GPU workers (fresh heartbeats, at least 1; one query)
 are kept in the cache for ETA_CACHE_SECONDS: the status endpoints that read them are polled every
 second by every waiting customer.
 
-A queued request's ETA: the work ahead of it (each queued request created before it at its own
-predicted cost, plus what is left of each running one) divided by the live workers, plus its own
-cost. A running request's ETA: what is left of its batch's pipeline call (the rows its worker runs),
-plus the post-processing left of itself and of the rows of its batch that are finished before it.
-Two queries per request (the queued ones ahead, grouped by configuration; the running ones).
+A queued request's ETA comes from the queue's schedule (``schedule``): the queue in the order the
+workers take it (``lifecycle.batch_plan``: the oldest request and the compatible ones that join its
+pipeline call, then the next oldest), each request at its own predicted cost; a request waits for
+the batches before its own and what is left of the running ones, divided by the live workers, then
+for its batch's pipeline call and the post-processing of its batch's rows up to itself. The schedule
+(one query over the queue) is kept in the cache too, counted down between readings. A running
+request's ETA: what is left of its batch's pipeline call (the rows its worker runs), plus the
+post-processing left of itself and of the rows of its batch that are finished before it (one query).
 """
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
-from django.db.models import Count, Sum
 from django.utils import timezone
 
+from . import lifecycle
 from .caching import cache_get, cache_set
 from .conf import conf
 from .models import GenerationRequest, WorkerHeartbeat
@@ -38,7 +46,8 @@ from .models import GenerationRequest, WorkerHeartbeat
 Status = GenerationRequest.Status
 Phase = GenerationRequest.Phase
 
-CACHE_KEY = "personalization:eta:throughput:v1"
+CACHE_KEY = "personalization:eta:throughput:v2"
+SCHEDULE_KEY = "personalization:eta:schedule:v1"
 REFERENCE_PIXELS = 512 * 512
 # The GPU part of a request's cost when nothing was measured (the rest is post-processing).
 DEFAULT_GPU_SHARE = 0.8
@@ -79,16 +88,19 @@ class Throughput:
     presets: dict[str, tuple[float, float]] = field(default_factory=dict)
     overall: tuple[float, float] | None = None
     workers: int = 1
+    # How fast the workers run now against their window: the median, over the newest ETA_SPEED_RUNS
+    # runs, of each run's seconds per image over its configuration's median (2.0: twice as slow).
+    speed: float = 1.0
 
     def cost(self, *, preset: str, width: int, height: int, steps: int, variations: int) -> Cost:
         """The predicted cost of a request of this configuration (the fallbacks of the module doc)."""
         measured = self.configs.get((preset, width, height, steps))
         if measured is not None:
-            return Cost(measured[0] * variations, measured[1], "measured")
+            return Cost(measured[0] * variations * self.speed, measured[1], "measured")
         units = work_units(width=width, height=height, steps=steps, images=variations)
         for source, rate in (("preset", self.presets.get(preset)), ("all", self.overall)):
             if rate is not None:
-                return Cost(rate[0] * units, rate[1], source)
+                return Cost(rate[0] * units * self.speed, rate[1], source)
         return Cost(float(conf.ETA_DEFAULT_SECONDS_PER_STEP) * units, DEFAULT_GPU_SHARE, "default")
 
 
@@ -107,6 +119,7 @@ def measure(*, now: datetime | None = None) -> Throughput:
             : int(conf.ETA_WINDOW_ROWS)
         ]
     )
+    rows = list(rows)
     per_config: dict[Config, list[tuple]] = {}
     for preset, width, height, steps, variations, work, gpu in rows:
         window = per_config.setdefault((preset, width, height, steps), [])
@@ -119,11 +132,16 @@ def measure(*, now: datetime | None = None) -> Throughput:
         rates = [(per_image / units, share) for per_image, share, units in window]
         by_preset.setdefault(config[0], []).extend(rates)
         everything.extend(rates)
+    newest = [
+        (work / variations) / configs[(preset, width, height, steps)][0]
+        for preset, width, height, steps, variations, work, _gpu in rows[: max(1, int(conf.ETA_SPEED_RUNS))]
+    ]
     return Throughput(
         configs=configs,
         presets={name: _medians(rates) for name, rates in by_preset.items()},
         overall=_medians(everything) if everything else None,
         workers=live_workers(now=now),
+        speed=median(newest) if newest else 1.0,
     )
 
 
@@ -249,9 +267,8 @@ def _wait(generation: GenerationRequest) -> Wait:
         return Wait(0, None)
     table = throughput()
     own = request_cost(generation, table=table)
-    running = _running(table)
     if generation.status == Status.RUNNING:
-        batch = [r for r in running if r.worker == generation.worker]
+        batch = [r for r in _running(table) if r.worker == generation.worker]
         mine = [r for r in batch if r.pk == generation.pk]
         if not mine:  # it finished or moved between the two reads: its own cost is the best guess
             return Wait(0, _rounded(own.seconds))
@@ -260,18 +277,89 @@ def _wait(generation: GenerationRequest) -> Wait:
             r.post_left for r in batch if r.created_at <= me.created_at
         )
         return Wait(0, _rounded(seconds))
-    ahead = (
-        GenerationRequest.objects.filter(status=Status.QUEUED, created_at__lt=generation.created_at)
-        .order_by()
-        .values_list("preset", "width", "height", "steps")
-        .annotate(requests=Count("pk"), images=Sum("variations"))
-    )
-    position, work = 1, 0.0
-    for preset, width, height, steps, requests, images in ahead:
-        position += requests
-        work += table.cost(preset=preset, width=width, height=height, steps=steps, variations=images).seconds
-    work += sum(r.gpu_left + r.post_left for r in running)
-    return Wait(position, _rounded(work / table.workers + own.seconds))
+    kept = cache_get(SCHEDULE_KEY)
+    entry = kept.waits.get(str(generation.pk)) if isinstance(kept, Schedule) else None
+    if entry is None:  # a request newer than the kept schedule (a submit), or none kept
+        kept = schedule(table)
+        cache_set(SCHEDULE_KEY, kept, max(1, int(conf.ETA_CACHE_SECONDS)))
+        entry = kept.waits.get(str(generation.pk))
+    if entry is None:  # claimed or cancelled since it was read: its own cost is the best guess
+        return Wait(1, _rounded(own.seconds))
+    position, seconds = entry
+    # The schedule counts from when it was made; at least the request's own cost is left.
+    return Wait(position, _rounded(max(own.seconds, seconds - (_clock() - kept.made_at))))
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """A queued request as the schedule reads it (one row of one query)."""
+
+    pk: object
+    variations: int
+    key: tuple | None  # lifecycle.batch_key_of
+    config: dict
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Every queued request's (position, ETA seconds), as of ``made_at`` (``_clock()``)."""
+
+    made_at: float
+    waits: dict[str, tuple[int, float]]
+
+
+def schedule(table: Throughput | None = None, *, running: list[_Running] | None = None) -> Schedule:
+    """The queue as the workers will take it (``lifecycle.batch_plan``: the oldest request with the
+    compatible ones that join its batch, then the next oldest): each request waits for the work of
+    the batches before its own and what is left of the running ones, shared by the live workers,
+    then for its batch's pipeline call and the post-processing of its batch's rows up to itself.
+    One query (and the running rows unless given); the status endpoints read it from the cache."""
+    table = table or throughput()
+    running = _running(table) if running is None else running
+    fields = lifecycle.BATCH_FIELDS
+    rows = (
+        GenerationRequest.objects.filter(status=Status.QUEUED, cancel_requested=False)
+        .order_by("created_at", "pk")
+        .values_list(
+            "pk", "variations", "reference_image", "reference_sha256", "brand__lora_weights",
+            "brand__lora_scale", *fields,
+        )
+    )  # fmt: skip
+    queued = []
+    for pk, variations, reference, reference_sha256, lora, lora_scale, *values in rows:
+        config = dict(zip(fields, values, strict=True))
+        key = lifecycle.batch_key_of(
+            fields=tuple(values), has_reference=bool(reference or reference_sha256), lora=lora or "",
+            lora_scale=lora_scale,
+        )  # fmt: skip
+        queued.append(_Queued(pk, variations, key, config))
+    ahead = sum(r.gpu_left + r.post_left for r in running)
+    waits, position = {}, 1
+    plan = lifecycle.batch_plan(queued, limit_images=conf.MAX_BATCH_IMAGES, key=lambda item: item.key)
+    for batch in plan:
+        costs = [
+            table.cost(
+                preset=item.config["preset"],
+                width=item.config["width"],
+                height=item.config["height"],
+                steps=item.config["steps"],
+                variations=item.variations,
+            )
+            for item in batch
+        ]
+        pipeline = sum(cost.gpu_seconds for cost in costs)
+        post = 0.0
+        for item, cost in zip(batch, costs, strict=True):
+            post += cost.post_seconds
+            waits[str(item.pk)] = (position, ahead / table.workers + pipeline + post)
+        ahead += sum(cost.seconds for cost in costs)
+        position += len(batch)
+    return Schedule(made_at=_clock(), waits=waits)
+
+
+def _clock() -> float:
+    """Wall-clock seconds (the schedule is shared between processes through the cache)."""
+    return time.time()
 
 
 def _rounded(seconds: float) -> float:

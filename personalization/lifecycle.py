@@ -70,40 +70,91 @@ def generation_claim_next(*, worker: str) -> GenerationRequest | None:
     return None
 
 
-def compatible_waiting(*, first: GenerationRequest, limit_images: int) -> list:
-    """Queued requests that can share first's pipeline call (dynamic batching), oldest first: the same
-    model preset and weights (one pipeline), size, steps and guidance, no reference image, and the same
-    LoRA (and scale)."""
-    if first.reference_image or limit_images <= first.variations:
+# What the rows of one batch share (one pipeline call), besides their brand's LoRA and no reference.
+BATCH_FIELDS = ("preset", "model_name", "width", "height", "steps", "guidance_scale")
+# The oldest compatible rows a batch is filled from.
+BATCH_CANDIDATES = 32
+
+
+def batch_key(req: GenerationRequest) -> tuple | None:
+    """What ``req`` must share with the rows it runs with (dynamic batching): the same model preset
+    and weights (one pipeline), size, steps and guidance, and the same LoRA (and scale). None: it
+    runs alone (a reference image). ``req.brand`` is read."""
+    return batch_key_of(
+        fields=tuple(getattr(req, name) for name in BATCH_FIELDS),
+        has_reference=bool(req.reference_image or req.reference_sha256),
+        lora=req.brand.lora_weights.name or "",
+        lora_scale=req.brand.lora_scale,
+    )
+
+
+def batch_key_of(*, fields: tuple, has_reference: bool, lora: str, lora_scale: float) -> tuple | None:
+    """``batch_key`` from the values of BATCH_FIELDS (in that order) and the brand's LoRA."""
+    if has_reference:
+        return None
+    return (*fields, lora, lora_scale if lora else None)
+
+
+def _fill(first, candidates, *, limit_images: int, key=batch_key) -> list:
+    """The candidates (oldest first) that join ``first``'s batch: those of its batch key, until the
+    next one would pass ``limit_images`` images."""
+    first_key = key(first)
+    if first_key is None or limit_images <= first.variations:
         return []
-    lora = first.brand.lora_weights.name or ""
+    chosen, images = [], first.variations
+    for candidate in candidates:
+        if key(candidate) != first_key:
+            continue
+        if images + candidate.variations > limit_images:
+            break
+        chosen.append(candidate)
+        images += candidate.variations
+    return chosen
+
+
+def compatible_waiting(*, first: GenerationRequest, limit_images: int) -> list:
+    """Queued requests that can share first's pipeline call (dynamic batching), oldest first
+    (``batch_key``)."""
+    if batch_key(first) is None or limit_images <= first.variations:
+        return []
     candidates = (
         GenerationRequest.objects.filter(
             status=Status.QUEUED,
             cancel_requested=False,
-            preset=first.preset,
-            model_name=first.model_name,
-            width=first.width,
-            height=first.height,
-            steps=first.steps,
-            guidance_scale=first.guidance_scale,
             reference_sha256="",
+            **{name: getattr(first, name) for name in BATCH_FIELDS},
         )
         .exclude(pk=first.pk)
         .select_related("brand")
-        .order_by("created_at")[:32]
+        .order_by("created_at")[:BATCH_CANDIDATES]
     )
-    chosen, images = [], first.variations
-    for candidate in candidates:
-        if (candidate.brand.lora_weights.name or "") != lora:
+    return [candidate.pk for candidate in _fill(first, candidates, limit_images=limit_images)]
+
+
+def batch_plan(queued: list, *, limit_images: int, key=batch_key) -> list[list]:
+    """The batches the workers will run ``queued`` in, as they take them: the oldest row, filled
+    with its compatible rows (``compatible_waiting``), then the oldest row left, and so on.
+    ``queued``: oldest first, each with ``pk`` and ``variations``; ``key`` gives an item's batch key
+    (``batch_key`` for requests with their brands). ``eta`` reads the queue's order from it."""
+    groups: dict[tuple, list] = {}
+    for item in queued:
+        if (item_key := key(item)) is not None:
+            groups.setdefault(item_key, []).append(item)
+    taken: set = set()
+    plan = []
+    for first in queued:
+        if first.pk in taken:
             continue
-        if lora and candidate.brand.lora_scale != first.brand.lora_scale:
-            continue
-        if images + candidate.variations > limit_images:
-            break
-        chosen.append(candidate.pk)
-        images += candidate.variations
-    return chosen
+        taken.add(first.pk)
+        first_key = key(first)
+        group = groups.get(first_key, []) if first_key is not None else []
+        candidates = [item for item in group if item.pk not in taken][:BATCH_CANDIDATES]
+        batch = [first, *_fill(first, candidates, limit_images=limit_images, key=key)]
+        taken.update(item.pk for item in batch)
+        if first_key is not None:  # what is left of the group: the next batch looks at no taken row
+            groups[first_key] = [item for item in group if item.pk not in taken]
+        plan.append(batch)
+    return plan
 
 
 def generation_heartbeat(*, request_ids, worker: str, step: int | None = None, preview_names=None) -> set:

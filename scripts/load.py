@@ -21,10 +21,12 @@ Children are stopped (process groups) and the database dropped whatever happens.
 
 import argparse
 import contextlib
+import csv
 import datetime
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import signal
@@ -65,10 +67,13 @@ class Children:
     def __init__(self):
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, args, *, env, log_path: Path, nice: int = 0) -> subprocess.Popen:
+    def start(
+        self, name: str, args, *, env, log_path: Path, nice: int = 0, cpus: str = ""
+    ) -> subprocess.Popen:
         out = open(log_path, "wb")  # noqa: SIM115  (closed with the process)
+        prefix = (["taskset", "-c", cpus] if cpus else []) + (["nice", "-n", str(nice)] if nice else [])
         proc = subprocess.Popen(
-            (["nice", "-n", str(nice)] if nice else []) + list(args),
+            prefix + list(args),
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -249,7 +254,7 @@ def reconcile(submits: list[dict], *, drain_s: float) -> load_report.Reconciliat
     return result
 
 
-def eta_errors(submits: list[dict], *, since, until) -> dict:
+def eta_errors(submits: list[dict], *, since, until, dump: Path | None = None) -> dict:
     """The ETA the API gave at submit against the time the request took to finish (succeeded rows),
     and the project's own summary (``personalization.eta.eta_error_summary``) when it has one."""
     from personalization.models import GenerationRequest
@@ -259,11 +264,22 @@ def eta_errors(submits: list[dict], *, since, until) -> dict:
         pk__in=list(promised), status=GenerationRequest.Status.SUCCEEDED, finished_at__isnull=False
     ).values_list("pk", "created_at", "finished_at")
     pairs = [(promised[str(pk)], (done - made).total_seconds()) for pk, made, done in rows]
+    if dump is not None:  # every request of the run, for a closer look (kept with --keep)
+        fields = ["pk", "preset", "width", "height", "steps", "variations", "status", "created_at"]
+        fields += ["started_at", "finished_at", "eta_at_submit", "work_seconds", "gpu_seconds", "worker"]
+        with dump.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(fields)
+            for values in GenerationRequest.objects.order_by("created_at").values_list(*fields):
+                writer.writerow(values)
     errors = load_report.abs_pct_errors(pairs)
+    ratios = sorted(actual / predicted for predicted, actual in pairs if predicted and actual > 0)
     summary = {
         "count": len(errors),
         "median_abs_pct_error": round(statistics.median(errors), 1) if errors else None,
         "p90_abs_pct_error": round(load_report.percentile(errors, 90), 1) if errors else None,
+        # actual / promised: above 1 the ETAs were too short, below 1 too long.
+        "median_actual_over_promised": round(statistics.median(ratios), 2) if ratios else None,
     }
     try:
         from personalization.eta import eta_error_summary
@@ -272,7 +288,35 @@ def eta_errors(submits: list[dict], *, since, until) -> dict:
     return {"clients": summary, "project": eta_error_summary(since=since, until=until)}
 
 
-def run_level(users: int, *, args, port: int, config_path: Path, work: Path, env) -> dict:
+def cpu_seconds(children: Children) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each started process and its descendants, and by
+    every PostgreSQL server process on the machine (the database is shared with other work)."""
+    import psutil
+
+    def tree(pid: int) -> float:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0.0
+        total = 0.0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    used = {name: tree(proc.pid) for name, proc in children.procs}
+    used["postgres"] = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres":
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                used["postgres"] += times.user + times.system
+    return used
+
+
+def run_level(users: int, *, args, port: int, config_path: Path, work: Path, env, children=None) -> dict:
     result_path = work / f"result_{users}.json"
     spawn = max(1, users // max(1, args.ramp))
     command = [
@@ -283,15 +327,33 @@ def run_level(users: int, *, args, port: int, config_path: Path, work: Path, env
     ]  # fmt: skip
     level_env = env | {"LOAD_CONFIG": str(config_path), "LOAD_RESULT": str(result_path)}
     log(f"{users} users for {args.duration} s (ramp {spawn}/s)")
+    before = cpu_seconds(children) if children else {}
+    locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    clock = time.monotonic()
     with open(work / f"locust_{users}.log", "wb") as out:
         subprocess.run(
             command, cwd=ROOT, env=level_env, stdout=out, stderr=subprocess.STDOUT, check=True,
             timeout=args.duration + 60, start_new_session=True,
         )  # fmt: skip
-    return json.loads(result_path.read_text())
+    wall = time.monotonic() - clock
+    locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(result_path.read_text())
+    if children:
+        after = cpu_seconds(children)
+        used = {name: after[name] - before.get(name, 0.0) for name in after}
+        used["locust"] = (locust_after.ru_utime + locust_after.ru_stime) - (
+            locust_before.ru_utime + locust_before.ru_stime
+        )
+        # The share of the machine's CPUs each part used while the level ran.
+        cpus = os.cpu_count() or 1
+        result["cpu_share"] = {name: round(100 * sec / wall / cpus, 1) for name, sec in used.items()}
+        log("  CPU share: " + ", ".join(f"{name} {share} %" for name, share in result["cpu_share"].items()))
+    return result
 
 
-def write_report(*, out: Path, rows, reconciliation, eta, args, started, database: str, elapsed: float):
+def write_report(
+    *, out: Path, rows, reconciliation, eta, args, started, database: str, elapsed: float, cpu_shares=None
+):
     out.mkdir(parents=True, exist_ok=True)
     load_report.plot(rows, out / "scaling.png")
     cpu = _cpu_name()
@@ -349,6 +411,8 @@ Rerun it with:
   submit to finish): {eta_line}.
 - The figures depend on the machine: on a shared 2-core box, locust, PostgreSQL, Redis, the worker and
   gunicorn all share the two cores. The raw locust CSV files stay in the run's temporary folder.
+
+{load_report.cpu_table(cpu_shares or {})}
 """
     (out / "SCALING.md").write_text(text)
 
@@ -379,6 +443,12 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per process.")
     parser.add_argument("--conn-max-age", type=int, default=60, help="Persistent database connections (s).")
     parser.add_argument("--worker-nice", type=int, default=10, help="nice of the GPU worker on the CPU.")
+    parser.add_argument(
+        "--worker-cpus", default="", help="CPUs the GPU worker is pinned to (taskset -c), e.g. 1; '' = any."
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, default=0, help="Threads of the worker's torch/onnxruntime (0: theirs)."
+    )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "docs", help="Where SCALING.md and scaling.png go."
     )
@@ -489,19 +559,28 @@ def _run(args, *, work: Path, children: Children, database_url: str, started, cl
     gunicorn = children.start(
         "gunicorn", [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py"], env=env, log_path=work / "gunicorn.log"
     )
+    worker_env = env | (
+        {"OMP_NUM_THREADS": str(args.worker_threads), "MKL_NUM_THREADS": str(args.worker_threads)}
+        if args.worker_threads
+        else {}
+    )
     worker = children.start(
         "run_gpu_worker",
         [PY, "manage.py", "run_gpu_worker"],
-        env=env,
+        env=worker_env,
         log_path=work / "worker.log",
         nice=args.worker_nice,
+        cpus=args.worker_cpus,
     )
     wait_ready(port, [("gunicorn", gunicorn), ("run_gpu_worker", worker)], timeout=180)
     log(f"gunicorn on 127.0.0.1:{port} and the GPU worker are ready")
 
-    rows, submits = [], []
+    rows, submits, cpu_shares = [], [], {}
     for users in args.user_levels:
-        result = run_level(users, args=args, port=port, config_path=config_path, work=work, env=env)
+        result = run_level(
+            users, args=args, port=port, config_path=config_path, work=work, env=env, children=children
+        )
+        cpu_shares[users] = result.get("cpu_share", {})
         level_rows = load_report.endpoint_rows(users=users, result=result)
         rows += level_rows
         submits += result["submits"]
@@ -518,7 +597,7 @@ def _run(args, *, work: Path, children: Children, database_url: str, started, cl
     until = datetime.datetime.now(datetime.UTC)
     log(f"reconciling (drain wait up to {args.drain} s)")
     reconciliation = reconcile(submits, drain_s=args.drain)
-    eta = eta_errors(submits, since=started, until=until)
+    eta = eta_errors(submits, since=started, until=until, dump=work / "requests.csv")
     connections.close_all()
     log(f"reconciliation: {reconciliation}")
     log(f"ETA error: {eta}")
@@ -532,6 +611,7 @@ def _run(args, *, work: Path, children: Children, database_url: str, started, cl
         started=started,
         database=database,
         elapsed=time.monotonic() - clock,
+        cpu_shares=cpu_shares,
     )
     log(f"wrote {args.out / 'SCALING.md'} and {args.out / 'scaling.png'}")
     reasons = load_report.failures(rows, reconciliation)

@@ -184,3 +184,22 @@ def plot(rows: list[EndpointRow], path, *, goal_ms: float = STATUS_GOAL_MS) -> N
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def cpu_table(cpu_shares: dict) -> str:
+    """Where the CPU went, per level: each part's share of all the machine's CPUs (100 % = every
+    core busy) while the level ran."""
+    names = sorted({name for shares in cpu_shares.values() for name in shares})
+    if not names:
+        return ""
+    lines = [
+        "Where the CPU went (share of all the machine's CPUs while each level ran; `postgres` counts every",
+        "PostgreSQL process on the machine):",
+        "",
+        "| users | " + " | ".join(names) + " | total |",
+        "|---:|" + "---:|" * (len(names) + 1),
+    ]
+    for users, shares in cpu_shares.items():
+        cells = [f"{shares.get(name, 0.0):.1f} %" for name in names]
+        lines.append(f"| {users} | " + " | ".join(cells) + f" | {sum(shares.values()):.1f} % |")
+    return "\n".join(lines)

@@ -82,3 +82,12 @@ def test_plot_writes_a_png(tmp_path):
         )
     load_report.plot(rows, tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cpu_table_shows_each_parts_share_per_level_and_the_total():
+    table = load_report.cpu_table({50: {"gunicorn": 40.0, "locust": 10.5}, 200: {"gunicorn": 80.0}})
+    lines = table.splitlines()
+    assert lines[3] == "| users | gunicorn | locust | total |"
+    assert lines[5] == "| 50 | 40.0 % | 10.5 % | 50.5 % |"
+    assert lines[6] == "| 200 | 80.0 % | 0.0 % | 80.0 % |"
+    assert load_report.cpu_table({}) == ""

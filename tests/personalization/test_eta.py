@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from personalization import eta
+from personalization import eta, lifecycle
 from personalization.conf import conf
 from personalization.models import GenerationRequest, WorkerHeartbeat
 from tests.factories import make_product
@@ -122,6 +122,12 @@ def test_the_table_is_cached_for_a_few_seconds(product, django_assert_num_querie
 # --- queue position and ETA ---------------------------------------------------------------------
 
 
+@pytest.fixture
+def unbatched(settings):
+    """One image per pipeline call: every queued request is a batch of its own."""
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "MAX_BATCH_IMAGES": 1}
+
+
 def queue(product, count: int, **fields) -> list[GenerationRequest]:
     start = timezone.now() - timedelta(minutes=5)
     return [
@@ -133,28 +139,84 @@ def queue(product, count: int, **fields) -> list[GenerationRequest]:
 def test_a_queued_request_waits_for_the_work_ahead_at_each_ones_own_cost(product, django_assert_num_queries):
     row(product, work_seconds=4.0, gpu_seconds=3.0)  # sd21 512x512x25: 4 s per image
     row(product, steps=4, preset="sd-turbo", work_seconds=1.0, gpu_seconds=0.5)
+    row(product, width=768, height=768, work_seconds=6.0, gpu_seconds=5.0)
     first, second = queue(product, 2, variations=2)  # 8 s each
     GenerationRequest.objects.filter(pk=second.pk).update(preset="sd-turbo", steps=4, progress_total=4)
-    third = queue(product, 1)[0]
+    third = queue(product, 1, width=768, height=768)[0]  # its own size: no batch with the first
     GenerationRequest.objects.filter(pk=third.pk).update(created_at=second.created_at + timedelta(seconds=1))
     third.refresh_from_db()
     second.refresh_from_db()
-    eta.throughput()  # cached: the waits below are the queue's two queries
+    eta.throughput()  # cached: the wait below reads the queue (one query) and the running rows (one)
     with django_assert_num_queries(2):
         wait = eta.wait_for(third)
-    assert wait == eta.Wait(position=3, eta_seconds=8.0 + 2.0 + 4.0)
-    assert eta.wait_for(first) == eta.Wait(position=1, eta_seconds=8.0)
-    assert eta.wait_for(second).position == 2
+    assert wait == eta.Wait(position=3, eta_seconds=8.0 + 2.0 + 6.0)
+    with django_assert_num_queries(0):  # the queue's schedule is kept for the other waiting customers
+        assert eta.wait_for(first) == eta.Wait(position=1, eta_seconds=8.0)
+        assert eta.wait_for(second).position == 2
 
 
-def test_more_live_workers_shorten_the_queue_wait(product):
+def test_a_queued_request_that_joins_an_older_batch_waits_for_that_batch(product):
+    """The workers run the oldest request with the compatible ones behind it (dynamic batching,
+    lifecycle.compatible_waiting): a later request of the same configuration goes ahead of older
+    requests of other configurations, and the ETA says so."""
+    row(product, work_seconds=4.0, gpu_seconds=3.0)  # sd21 512x512x25: 3 s of GPU, 1 s of the rest
+    row(product, width=768, height=768, work_seconds=6.0, gpu_seconds=5.0)
+    oldest, other, joins = queue(product, 3)
+    GenerationRequest.objects.filter(pk=other.pk).update(width=768, height=768)
+    other.refresh_from_db()
+    # The batch's pipeline call (2 x 3 s), then the post-processing of the oldest and of itself.
+    assert eta.wait_for(joins) == eta.Wait(position=1, eta_seconds=6.0 + 2.0)
+    assert eta.wait_for(oldest) == eta.Wait(position=1, eta_seconds=6.0 + 1.0)
+    assert eta.wait_for(other) == eta.Wait(position=3, eta_seconds=8.0 + 6.0)
+    # A reference image runs alone, and a full batch (MAX_BATCH_IMAGES) takes no more rows.
+    plan = lifecycle.batch_plan(
+        list(GenerationRequest.objects.filter(status=Status.QUEUED).order_by("created_at")), limit_images=8
+    )
+    assert [[req.pk for req in batch] for batch in plan] == [[oldest.pk, joins.pk], [other.pk]]
+    GenerationRequest.objects.filter(pk=joins.pk).update(reference_sha256="ab" * 32)
+    GenerationRequest.objects.filter(pk=oldest.pk).update(variations=4)
+    plan = lifecycle.batch_plan(
+        list(GenerationRequest.objects.filter(status=Status.QUEUED).order_by("created_at")), limit_images=4
+    )
+    assert [[req.pk for req in batch] for batch in plan] == [[oldest.pk], [other.pk], [joins.pk]]
+
+
+def test_the_schedule_counts_down_between_two_readings(product, monkeypatch, unbatched):
+    row(product, work_seconds=10.0, gpu_seconds=8.0)
+    *_, last = queue(product, 3)
+    assert eta.wait_for(last).eta_seconds == 20.0 + 10.0
+    clock = eta._clock()
+    monkeypatch.setattr(eta, "_clock", lambda: clock + 4)
+    del last._wait
+    assert eta.wait_for(last).eta_seconds == pytest.approx(26.0, abs=0.2)
+    monkeypatch.setattr(eta, "_clock", lambda: clock + 60)  # past it: at least its own cost is left
+    del last._wait
+    assert eta.wait_for(last).eta_seconds == 10.0
+
+
+def test_the_workers_speed_now_scales_the_window(product, settings):
+    """The newest runs took twice their configuration's median: every cost doubles at once, before
+    the medians of the window catch up."""
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "ETA_SPEED_RUNS": 3}
+    for ago in range(100, 160, 10):
+        row(product, ago=ago, work_seconds=4.0, gpu_seconds=3.0)
+    for ago in (10, 20, 30):
+        row(product, ago=ago, work_seconds=8.0, gpu_seconds=6.0)
+    table = eta.measure()
+    assert table.configs[("sd21", 512, 512, 25)][0] == 4.0
+    assert table.speed == 2.0
+    assert table.cost(preset="sd21", width=512, height=512, steps=25, variations=1).seconds == 8.0
+    assert table.cost(preset="sd21", width=1024, height=1024, steps=25, variations=1).seconds == 32.0
+
+
+def test_more_live_workers_shorten_the_queue_wait(product, unbatched):
     row(product, work_seconds=10.0, gpu_seconds=8.0)
     *_, last = queue(product, 5)
     one = eta.wait_for(last).eta_seconds
     assert one == 4 * 10.0 + 10.0
     beat("gpu:1")
     beat("gpu:2")
-    cache.delete(eta.CACHE_KEY)
+    cache.delete_many([eta.CACHE_KEY, eta.SCHEDULE_KEY])
     del last._wait
     assert eta.wait_for(last).eta_seconds == 4 * 10.0 / 2 + 10.0
 

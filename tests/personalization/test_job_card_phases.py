@@ -63,9 +63,15 @@ def test_the_card_says_what_is_happening_in_each_phase(me, product, phase, step,
 
 
 def test_the_queued_card_gives_the_position_and_the_wait(me, product):
-    generation(product, key="someone-else")
+    generation(product, key="someone-else", width=768, height=768)  # another size: its own batch
     html = card(me, generation(product))
     assert "Number 2 in the queue." in html and "Estimated wait: about" in html
+
+
+def test_a_request_that_shares_the_next_batch_is_next(me, product):
+    generation(product, key="someone-else")  # the same configuration: one pipeline call for both
+    html = card(me, generation(product))
+    assert "Number 1 in the queue." in html and "Estimated wait: about" in html
 
 
 def test_the_api_detail_has_the_phase(product, settings):

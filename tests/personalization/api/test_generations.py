@@ -452,7 +452,7 @@ def test_detail_shows_status_images_timings_and_absolute_urls(api, user, generat
 
 
 def test_detail_of_a_queued_request_has_queue_position_and_eta(api, user, generation_factory):
-    generation_factory(user, status="queued")
+    generation_factory(user, status="queued", width=768, height=768)  # another size: its own batch
     generation = generation_factory(user, status="queued")
     data = api.get(f"{URL}{generation.pk}/").json()
     assert data["queue_position"] == 2
