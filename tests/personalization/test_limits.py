@@ -176,6 +176,28 @@ def test_parallel_takes_of_a_new_key_get_exactly_the_limit():
     assert list(UsageCounter.objects.filter(key="burst").values_list("count", flat=True)) == [5]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_count_outside_a_transaction_does_not_wait_for_the_disk_on_postgresql():
+    """A rate counter's UPDATE commits asynchronously (a burst from one address or account must not
+    queue behind one disk flush each), the existing row takes one UPDATE; inside a transaction (the
+    quota, charged with its request) nothing changes how that transaction commits."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    limits.take(key="async", limit=5, window=3600, at=NOON)  # makes the window's row
+    with CaptureQueriesContext(connection) as queries:
+        assert limits.take(key="async", limit=5, window=3600, at=NOON)[0]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(s.startswith("UPDATE") for s in sql) == 1 and not any(s.startswith("SELECT") for s in sql)
+    assert "SET LOCAL synchronous_commit TO OFF" in sql
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert limits.take(key="async", limit=5, window=3600, at=NOON)[0]
+    assert not any("synchronous_commit" in q["sql"] for q in queries.captured_queries)
+    assert count("async") == 3
+
+
 # --- the daily quota ---------------------------------------------------------------------------
 
 
