@@ -21,13 +21,16 @@ run: $(VENV)/.installed
 prod: $(VENV)/.installed
 	PORT=$(PORT) scripts/prod.sh
 
+# The suite runs on PYTEST_WORKERS pytest-xdist workers (default 2; `make test PYTEST_WORKERS=0` runs it
+# serially, in one process); PYTEST_ARGS adds pytest options (`PYTEST_ARGS="-k cart -x"`).
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed
 	@if [ -x /usr/bin/chromium ]; then echo "Chromium found at /usr/bin/chromium: browser tests will run."; \
 	else echo "NOTE: /usr/bin/chromium is absent: the browser tests are SKIPPED (apt-get install -y chromium)."; fi
 	$(VENV)/bin/lint-imports --no-logo --no-cache
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	# The django-oscar host (tests/hosts/oscar): the plugin in a second shop, under its own settings.
-	$(PY) -m pytest tests/hosts/oscar --ds tests.hosts.oscar.settings $(OSCAR_PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/hosts/oscar --ds tests.hosts.oscar.settings $(OSCAR_PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

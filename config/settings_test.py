@@ -4,10 +4,37 @@ DEBUG stays off, as in production; DATABASE_URL / REDIS_URL / AWS_* from the env
 select PostgreSQL, Redis and S3 (as .ci/run does)."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-django-checks-0123456789")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+
+def _per_xdist_worker(environ) -> None:
+    """Under pytest-xdist (``pytest -n 2``) each worker gets its own share of the services named in the
+    environment, so that parallel workers never see each other's queues, cache keys or files: Redis
+    database ``1 + n`` of REDIS_URL's server for worker ``gwN`` (django-q2's queues, the cache, whose
+    ``clear()`` runs around every test), and the buckets ``NAME-gwN`` for AWS_STORAGE_BUCKET_NAME and
+    AWS_PRIVATE_BUCKET_NAME (scripts/ci_s3_buckets.py --xdist-workers makes them). pytest-django gives
+    each worker its own test database. Rewritten in ``os.environ``, so the processes a test starts (a
+    real GPU worker) use the same; idempotent, as those processes import these settings again."""
+    worker = environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    index = int(worker.removeprefix("gw"))
+    if environ.get("REDIS_URL"):
+        parts = urlsplit(environ["REDIS_URL"])
+        if index + 1 > 15:
+            raise ValueError(f"{worker}: Redis has databases 0-15; run at most 15 xdist workers")
+        environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{index + 1}"))
+    for name in ("AWS_STORAGE_BUCKET_NAME", "AWS_PRIVATE_BUCKET_NAME"):
+        bucket = environ.get(name, "")
+        if bucket and not bucket.endswith(f"-{worker}"):
+            environ[name] = f"{bucket}-{worker}"
+
+
+_per_xdist_worker(os.environ)
 
 from .settings import *  # noqa: E402,F403
 

@@ -123,6 +123,35 @@ def test_with_the_cache_down_the_storefront_still_renders(redis_down, client, ca
     assert "personalization:chosen-presets is computed afresh" in caplog.text
 
 
+@pytest.mark.django_db
+def test_with_the_cache_down_a_new_visitor_gets_a_session_and_a_returning_one_keeps_it(redis_down, caplog):
+    from django.conf import settings as django_settings
+    from django.contrib.sessions.models import Session
+
+    from config.sessions import SessionStore
+
+    assert django_settings.SESSION_ENGINE == "config.sessions"
+    with caplog.at_level(logging.WARNING, logger="config.sessions"):
+        new = SessionStore()
+        new["visitor_key"] = "visitor-k"
+        new.save()  # a new key: Django's cached_db asked the cache whether it exists and failed
+        assert Session.objects.filter(session_key=new.session_key).exists()
+        assert SessionStore(new.session_key)["visitor_key"] == "visitor-k"  # read back: the database's
+    assert "session cache unreachable (ConnectionError): whether the key exists" in caplog.text
+    assert "session cache unreachable (ConnectionError): the session from the database" in caplog.text
+
+
+@pytest.mark.django_db
+def test_with_the_cache_down_a_visitors_pages_render(redis_down):
+    from django.test import Client
+
+    from tests.factories import visitor
+
+    me = visitor(Client(), "visitor-down")  # the test client makes its session as a browser's first visit
+    assert me.get("/").status_code == 200
+    assert me.session["visitor_key"] == "visitor-down"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_migrate_makes_the_database_caches_table():
     from django.db import connection

@@ -51,6 +51,9 @@ PRODUCT = "classic-t-shirt"  # seed_demo's; colours White, Black, Navy, Heather 
 
 pytestmark = [
     pytest.mark.timeout(600),  # the install, five manage.py commands and gunicorn: ~1 min here
+    # Under pytest-xdist (--dist loadgroup, pyproject.toml) both tests run in one worker: the venv
+    # (a module fixture) is installed once, not once per worker.
+    pytest.mark.xdist_group("web_install"),
     pytest.mark.skipif(
         os.environ.get("SKIP_WEB_INSTALL", "") not in ("", "0"), reason="SKIP_WEB_INSTALL is set"
     ),

@@ -254,14 +254,16 @@ def case_redis_restart(phase: Phase, result) -> None:
     phase.stop_worker()
     queued = [phase.submit() for _ in range(3)]
     phase.redis.kill()  # no persistence: the three wake-ups are lost
+    key = f"faults-studio-{uuid.uuid4().hex[:8]}"  # its own visitor and seed: the case can run again
     try:
-        me = visitor(Client(), "faults-studio")
-        response = me.post(reverse("personalization:studio"), _studio_data(phase.product))
+        # A first visit while Redis (the session cache too) is down: its session is made in the database.
+        me = visitor(Client(), key)
+        response = me.post(reverse("personalization:studio"), _studio_data(phase.product, seed=next(_seeds)))
         expect(result, response.status_code == 302, f"studio POST with Redis down: {response.status_code}")
         result.facts["studio POST, Redis down"] = response.status_code
     finally:
         phase.redis.start()
-    posted = list(GenerationRequest.objects.filter(session_key="faults-studio").values_list("pk", flat=True))
+    posted = list(GenerationRequest.objects.filter(session_key=key).values_list("pk", flat=True))
     expect(result, len(posted) == 1, f"the studio POST made {len(posted)} requests")
     t0 = time.monotonic()
     phase.start_worker()
@@ -272,7 +274,7 @@ def case_redis_restart(phase: Phase, result) -> None:
         _succeeded(result, row, attempts={1})
 
 
-def _studio_data(product) -> dict:
+def _studio_data(product, *, seed: int = 42) -> dict:
     return {
         "product": product.slug,
         "base_color": "White",
@@ -282,7 +284,7 @@ def _studio_data(product) -> dict:
         "strength": "0.6",
         "steps": "2",
         "guidance_scale": "7.5",
-        "seed": "42",
+        "seed": str(seed),
         "variations": "1",
     }
 
