@@ -10,9 +10,7 @@ ETA_WINDOW_HOURS. A request's predicted cost is, in this order:
 2. the median seconds per unit of work of its preset's other sizes and steps, scaled by its work
    (images x pixels x steps; one unit is one 512x512 image for one step);
 3. the same over all presets;
-4. the live workers' start-up measure of their pipeline (``WorkerHeartbeat.seconds_per_unit``,
-   ``worker.calibrate``: a fresh deploy has measured no request yet), GPU share DEFAULT_GPU_SHARE;
-5. ETA_DEFAULT_SECONDS_PER_STEP per unit (nothing measured at all).
+4. ETA_DEFAULT_SECONDS_PER_STEP per unit (nothing measured at all).
 
 Every cost is scaled by the workers' speed now (``Throughput.speed``: the newest ETA_SPEED_RUNS runs
 against their configurations' medians), so a slowdown shows at once rather than when the medians
@@ -90,8 +88,6 @@ class Throughput:
     presets: dict[str, tuple[float, float]] = field(default_factory=dict)
     overall: tuple[float, float] | None = None
     workers: int = 1
-    # Seconds per work unit the live workers measured at start-up (their median; None: none did).
-    calibrated: float | None = None
     # How fast the workers run now against their window: the median, over the newest ETA_SPEED_RUNS
     # runs, of each run's seconds per image over its configuration's median (2.0: twice as slow).
     speed: float = 1.0
@@ -105,8 +101,6 @@ class Throughput:
         for source, rate in (("preset", self.presets.get(preset)), ("all", self.overall)):
             if rate is not None:
                 return Cost(rate[0] * units * self.speed, rate[1], source)
-        if self.calibrated is not None:  # the pipeline's speed; the rest in the usual proportion
-            return Cost(self.calibrated * units / DEFAULT_GPU_SHARE, DEFAULT_GPU_SHARE, "calibrated")
         return Cost(float(conf.ETA_DEFAULT_SECONDS_PER_STEP) * units, DEFAULT_GPU_SHARE, "default")
 
 
@@ -142,13 +136,11 @@ def measure(*, now: datetime | None = None) -> Throughput:
         (work / variations) / configs[(preset, width, height, steps)][0]
         for preset, width, height, steps, variations, work, _gpu in rows[: max(1, int(conf.ETA_SPEED_RUNS))]
     ]
-    workers, calibrated = _live(now=now)
     return Throughput(
         configs=configs,
         presets={name: _medians(rates) for name, rates in by_preset.items()},
         overall=_medians(everything) if everything else None,
-        workers=workers,
-        calibrated=calibrated,
+        workers=live_workers(now=now),
         speed=median(newest) if newest else 1.0,
     )
 
@@ -160,19 +152,13 @@ def _medians(pairs: list[tuple[float, float]]) -> tuple[float, float]:
 def live_workers(*, now: datetime | None = None) -> int:
     """GPU worker processes with a fresh heartbeat (WORKER_STALE_SECONDS), at least 1: with none,
     the ETA is what one worker would take once it is back."""
-    return _live(now=now)[0]
-
-
-def _live(*, now: datetime | None = None) -> tuple[int, float | None]:
-    """(live workers, at least 1; the median of their start-up seconds per unit, None if none)."""
     cutoff = (now or timezone.now()) - timedelta(seconds=conf.WORKER_STALE_SECONDS)
-    speeds = list(
+    alive = (
         WorkerHeartbeat.objects.exclude(state=WorkerHeartbeat.State.KILLED)
         .filter(last_seen__gte=cutoff)
-        .values_list("seconds_per_unit", flat=True)
+        .count()
     )
-    measured = [s for s in speeds if s]
-    return max(1, len(speeds)), (median(measured) if measured else None)
+    return max(1, alive)
 
 
 def throughput() -> Throughput:

@@ -34,21 +34,17 @@ def worker_heartbeat_beat(
     started_at: datetime,
     state: str | None = None,
     load_seconds: float | None = None,
-    seconds_per_unit: float | None = None,
     now=None,
 ) -> WorkerHeartbeat:
     """Record that ``worker`` is alive at ``now``; ``state`` None keeps the row's state (a new row
-    starts idle), ``load_seconds`` and ``seconds_per_unit`` None keep what was measured. A row the
-    watchdog marked killed that beats again is a new process with the same name (a reused pid): it
-    starts afresh."""
+    starts idle), ``load_seconds`` None keeps the measured load time. A row the watchdog marked
+    killed that beats again is a new process with the same name (a reused pid): it starts afresh."""
     now = now or timezone.now()
     fields = {"host": host, "pid": pid, "started_at": started_at, "last_seen": now}
     if state is not None:
         fields["state"] = state
     if load_seconds is not None:
         fields["load_seconds"] = load_seconds
-    if seconds_per_unit is not None:
-        fields["seconds_per_unit"] = seconds_per_unit
     if not WorkerHeartbeat.objects.filter(worker=worker).exclude(state=State.KILLED).update(**fields):
         row = WorkerHeartbeat(worker=worker, **{"state": State.IDLE, **fields})
         row.full_clean(validate_unique=False)
@@ -70,7 +66,6 @@ class HeartbeatThread:
         self.worker, self.host, self.pid, self.started_at = worker, host, pid, started_at
         self.state = State.IDLE
         self.load_seconds: float | None = None  # set once the process has loaded (worker.warm_start)
-        self.seconds_per_unit: float | None = None  # its pipeline's speed then (worker.calibrate)
         self._stop = stop_event or threading.Event()
         self._thread = threading.Thread(target=self.run, name="worker-heartbeat", daemon=True)
 
@@ -89,7 +84,6 @@ class HeartbeatThread:
             started_at=self.started_at,
             state=self.state,
             load_seconds=self.load_seconds,
-            seconds_per_unit=self.seconds_per_unit,
         )
 
     def run(self) -> None:
@@ -132,15 +126,13 @@ def set_state(state: str) -> None:
         logger.exception("worker heartbeat of %s failed", current.worker)
 
 
-def set_load_seconds(seconds: float, *, seconds_per_unit: float | None = None) -> None:
-    """What loading took in this process (``worker.warm_start``) and the speed its pipeline then
-    showed (``worker.calibrate``), written at once; nothing without a heartbeat."""
+def set_load_seconds(seconds: float) -> None:
+    """What loading took in this process (``worker.warm_start``), written at once; nothing without a
+    heartbeat."""
     current = _current
     if current is None or current.pid != os.getpid():
         return
     current.load_seconds = seconds
-    if seconds_per_unit is not None:
-        current.seconds_per_unit = seconds_per_unit
     try:
         current.beat()
     except Exception:  # the thread's next beat writes it

@@ -587,12 +587,6 @@ class WorkerHeartbeat(models.Model):
         help_text="Seconds the process took to load the default preset, warm it up and load the safety "
         "check when it was spawned (run_gpu_worker's task-timeout floor reads it).",
     )
-    seconds_per_unit = models.FloatField(
-        null=True,
-        blank=True,
-        help_text="Seconds one work unit (one 512x512 image, one step) took the default preset's pipeline "
-        "when the process started (worker.calibrate): the ETAs read it until requests are measured.",
-    )
 
     class Meta:
         ordering = ["-last_seen"]

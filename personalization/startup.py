@@ -27,14 +27,13 @@ logger = logging.getLogger(__name__)
 
 def on_worker_spawn(sender, proc_name=None, **kwargs) -> None:
     """django-q2's ``post_spawn`` (in each new worker process): load and warm up a GPU cluster's
-    worker before it takes a task, measure its speed (``worker.calibrate``), and record both on its
-    heartbeat row."""
+    worker before it takes a task, and record the seconds on its heartbeat row."""
     from django_q.conf import Conf
 
     if Conf.CLUSTER_NAME != conf.GPU_CLUSTER:
         return
     from . import heartbeat
-    from .worker import calibrate, warm_start
+    from .worker import warm_start
 
     try:
         seconds = warm_start()
@@ -42,7 +41,7 @@ def on_worker_spawn(sender, proc_name=None, **kwargs) -> None:
         logger.exception("the GPU worker's start-up load failed; its first task loads instead")
         return
     if seconds is not None:
-        heartbeat.set_load_seconds(seconds, seconds_per_unit=calibrate())
+        heartbeat.set_load_seconds(seconds)
 
 
 def gpu_task_timeout() -> int | None:

@@ -478,44 +478,6 @@ def warm_start() -> float | None:
     return seconds
 
 
-CALIBRATION_STEPS = 2
-
-
-def calibrate(preset_name: str | None = None) -> float | None:
-    """Seconds per work unit (``eta.work_units``: one 512x512 image, one step) of the pipeline of
-    ``preset_name`` (None: DEFAULT_PRESET), so that the first customers' ETAs come from this machine
-    rather than from a constant (``WorkerHeartbeat.seconds_per_unit``). Two calls at the preset's
-    default size, CALIBRATION_STEPS steps, one image; the second is timed (the first pays one-time
-    costs). None when the preset cannot run (the reason is logged)."""
-    from .engine.rules import Job
-    from .eta import work_units
-
-    name = preset_name or conf.DEFAULT_PRESET
-    preset = presets.get(name)
-    steps = max(preset.min_steps, min(CALIBRATION_STEPS, preset.max_steps))
-    size = preset.default_size
-    job = Job(
-        prompt="calibration",
-        seeds=[0],
-        steps=steps,
-        guidance_scale=preset.default_guidance,
-        width=size,
-        height=size,
-    )
-    try:
-        eng = engine(name)
-        eng.generate([job])
-        started = time.perf_counter()
-        eng.generate([job])
-        seconds = time.perf_counter() - started
-    except Exception:  # the preset's own failure is reported by its requests
-        logger.exception("preset %s: the start-up speed measure failed", name)
-        return None
-    per_unit = seconds / work_units(width=size, height=size, steps=steps)
-    logger.info("worker %s: %s runs %.3f s per 512x512 step", worker_name(), name, per_unit)
-    return per_unit
-
-
 def _run(request_id) -> str:
     worker = worker_name()
     # Claim first, load after (run_batch, the leases kept alive meanwhile): a task that django-q2's

@@ -99,28 +99,6 @@ def test_with_nothing_measured_the_documented_constant_answers(product, settings
     assert cost.source == "default" and cost.seconds == pytest.approx(0.5 * 20 * 2)
 
 
-def test_before_any_run_the_workers_start_up_speed_answers(product):
-    """A fresh deploy has measured no request yet: the live workers' start-up measure
-    (worker.calibrate) gives the first ETAs, before the documented constant."""
-    now = timezone.now()
-    for name, per_unit, age, state in [
-        ("gpu:1", 0.4, 1.0, WorkerHeartbeat.State.IDLE),
-        ("gpu:2", 0.6, 1.0, WorkerHeartbeat.State.BUSY),
-        ("gpu:3", 9.0, conf.WORKER_STALE_SECONDS + 30, WorkerHeartbeat.State.IDLE),  # stale
-        ("gpu:4", 9.0, 1.0, WorkerHeartbeat.State.KILLED),
-    ]:
-        WorkerHeartbeat.objects.create(
-            worker=name, host="gpu", pid=1, state=state, started_at=now,
-            last_seen=now - timedelta(seconds=age), seconds_per_unit=per_unit,
-        )  # fmt: skip
-    table = eta.measure()
-    assert table.calibrated == 0.5 and table.workers == 2
-    cost = table.cost(preset="sd21", width=512, height=512, steps=20, variations=1)
-    assert (cost.seconds, cost.source) == (pytest.approx(0.5 * 20 / eta.DEFAULT_GPU_SHARE), "calibrated")
-    row(product, work_seconds=4.0, gpu_seconds=3.0)  # once a run is measured, it answers
-    assert eta.measure().cost(preset="sd21", width=512, height=512, steps=20, variations=1).source == "preset"
-
-
 def test_live_workers_count_fresh_heartbeats_and_at_least_one():
     assert eta.live_workers() == 1
     beat("gpu:1")

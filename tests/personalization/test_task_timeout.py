@@ -78,11 +78,9 @@ def test_the_gpu_worker_loads_when_spawned_and_records_how_long(monkeypatch, set
     monkeypatch.setattr(Conf, "CLUSTER_NAME", "gpu")
     loaded = []
     monkeypatch.setattr(worker, "warm_start", lambda: loaded.append("loaded") or 42.5)
-    monkeypatch.setattr(worker, "calibrate", lambda: 0.25)
     post_spawn.send(sender="django_q", proc_name="Process-1")
     assert loaded == ["loaded"]
     assert WorkerHeartbeat.objects.get(worker="gpu-1:7").load_seconds == 42.5
-    assert WorkerHeartbeat.objects.get(worker="gpu-1:7").seconds_per_unit == 0.25
     assert startup.measured_load_seconds(host="gpu-1") == 42.5
 
 

@@ -339,21 +339,3 @@ def test_a_step_longer_than_the_lease_keeps_the_lease(product, settings, engine,
     req.refresh_from_db()
     assert swept_past_two_leases.is_set()  # a sweep ran when the claim's own lease was long gone
     assert req.status == Status.SUCCEEDED and req.attempts == 1
-
-
-def test_calibrate_times_the_second_of_two_pipeline_calls(engine, monkeypatch):
-    """The start-up speed measure (WorkerHeartbeat.seconds_per_unit, the first ETAs): two real calls
-    at the default preset's default size, the first paying one-time costs."""
-    calls = []
-    real = engine.generate
-    monkeypatch.setattr(engine, "generate", lambda jobs, **kw: calls.append(jobs[0]) or real(jobs, **kw))
-    per_unit = worker.calibrate()
-    assert per_unit is not None and per_unit > 0
-    assert len(calls) == 2 and calls[0].steps == worker.CALIBRATION_STEPS and calls[0].seeds == [0]
-    assert calls[0].width == calls[0].height == worker.presets.get(None).default_size
-
-    def broken(jobs, **kw):
-        raise RuntimeError("the pipeline cannot run")
-
-    monkeypatch.setattr(engine, "generate", broken)
-    assert worker.calibrate() is None  # logged; the first ETAs fall back to the constant
