@@ -8,6 +8,7 @@ running Python: SIGSTOP, a C call that holds the interpreter, or death. ``worker
 row busy while a task runs. A lease keeps a request; this row keeps the process.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -124,6 +125,16 @@ def set_state(state: str) -> None:
         current.beat()
     except Exception:  # the thread's next beat writes it
         logger.exception("worker heartbeat of %s failed", current.worker)
+
+
+@contextlib.contextmanager
+def busy():
+    """This process says busy while the block runs (a generation batch, a print file), idle after."""
+    set_state(State.BUSY)
+    try:
+        yield
+    finally:
+        set_state(State.IDLE)
 
 
 def set_load_seconds(seconds: float) -> None:

@@ -28,9 +28,11 @@ def sweep(*, now=None) -> dict:
 
 
 def print_file_render(design_id: int) -> str:
+    from . import heartbeat
     from .print_jobs import line_design_print_job
 
-    design = line_design_print_job(design_id=design_id)
+    with heartbeat.busy():  # the worker's row says busy while it renders (the dashboard, health)
+        design = line_design_print_job(design_id=design_id)
     return design.print_job_error_code or design.print_file.name
 
 

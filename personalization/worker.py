@@ -447,12 +447,8 @@ class _KeepAlive:
 def run(request_id) -> str:
     """The django-q2 task body. Returns a short summary (stored by django-q2). The process's
     heartbeat row says busy meanwhile (personalization.heartbeat)."""
-    heartbeat.set_state(heartbeat.State.BUSY)
-    try:
-        with graceful_stop():
-            return _run(request_id)
-    finally:
-        heartbeat.set_state(heartbeat.State.IDLE)
+    with heartbeat.busy(), graceful_stop():
+        return _run(request_id)
 
 
 def warm_start() -> float | None:

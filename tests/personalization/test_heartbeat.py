@@ -106,6 +106,27 @@ def test_a_task_marks_the_process_busy_while_it_runs(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_a_print_file_render_marks_the_process_busy_while_it_runs(monkeypatch):
+    from personalization import print_jobs, tasks
+
+    thread = heartbeat.HeartbeatThread(
+        worker=f"h:{os.getpid()}", host="h", pid=os.getpid(), started_at=T0, stop_event=_Ticks(1)
+    )
+    monkeypatch.setattr(heartbeat, "_current", thread)
+    seen = []
+
+    def render(*, design_id):
+        seen.append((design_id, WorkerHeartbeat.objects.get(worker=thread.worker).state))
+        raise RuntimeError("the render failed")
+
+    monkeypatch.setattr(print_jobs, "line_design_print_job", render)
+    with pytest.raises(RuntimeError):
+        tasks.print_file_render(7)
+    assert seen == [(7, State.BUSY)]
+    assert WorkerHeartbeat.objects.get(worker=thread.worker).state == State.IDLE
+
+
+@pytest.mark.django_db
 def test_without_a_heartbeat_a_task_writes_none(monkeypatch):
     monkeypatch.setattr(heartbeat, "_current", None)
     heartbeat.set_state(State.BUSY)
