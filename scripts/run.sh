@@ -30,7 +30,10 @@ STOP_SECONDS=45
 pids=()
 web=""
 cleanup() {
-  trap - INT TERM EXIT
+  # A second Ctrl-C (or TERM) ends the script at once: a trapped signal makes `wait` return at once
+  # (bash's manual, "Signals"), where a default one depends on when it lands.
+  trap - EXIT
+  trap 'exit 130' INT TERM
   for pid in "${pids[@]}"; do
     # runserver's autoreloader serves from a child process: its whole group is stopped; the
     # clusters through their leader only.
