@@ -315,6 +315,15 @@ PERSONALIZATION_DEMO_PRESETS = [
     )
     if not weights
 ]
+# The demo model of the "sd21" preset when its weights are not set: the small model trained on pattern
+# designs that ships with the plugin (docs/DEMO_MODEL.md); random weights if it is missing.
+from personalization.interface import DEMO_MODEL_DIR as TRAINED_DEMO_MODEL  # noqa: E402
+
+_sd21_demo = (
+    str(TRAINED_DEMO_MODEL)
+    if (TRAINED_DEMO_MODEL / "model_index.json").exists()
+    else str(VAR_DIR / "models" / "tiny-sd21")
+)
 PERSONALIZATION = {
     # The host's models, named like AUTH_USER_MODEL: the plugin imports nothing from shop/.
     "PRODUCT_MODEL": "shop.Product",
@@ -325,19 +334,30 @@ PERSONALIZATION = {
     # demo model (random weights) that `python manage.py build_tiny_pipeline --preset NAME` writes
     # under var/models/tiny-NAME.
     "MODELS": {
-        "sd21": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
+        "sd21": PERSONALIZATION_MODEL or _sd21_demo,
         "sd21-base": PERSONALIZATION_MODEL_SD21_BASE or str(VAR_DIR / "models" / "tiny-sd21-base"),
         "sd-turbo": PERSONALIZATION_MODEL_SD_TURBO or str(VAR_DIR / "models" / "tiny-sd-turbo"),
     },
     # The "sd21" weights under their older name (kept for compatibility: MODELS wins).
-    "MODEL": PERSONALIZATION_MODEL or str(VAR_DIR / "models" / "tiny-sd21"),
+    "MODEL": PERSONALIZATION_MODEL or _sd21_demo,
     # The presets on the demo model: the site banner and the studio say so (per preset).
     "DEMO_PRESETS": PERSONALIZATION_DEMO_PRESETS,
     # The default preset (sd21) runs the demo model: the worker says so (kept for compatibility).
     "DEMO_MODEL": "sd21" in PERSONALIZATION_DEMO_PRESETS,
-    # The demo model runs on the CPU: its designs default to 512 px (2.6 s against 7.6 s per image at
+    # Of those, the presets on the trained pattern model (the banner says what it draws).
+    "TRAINED_DEMO_PRESETS": ["sd21"]
+    if not PERSONALIZATION_MODEL and _sd21_demo == str(TRAINED_DEMO_MODEL)
+    else [],
+    # The demo models run on the CPU. The trained one works at 128 px (256 px repeats its patterns)
+    # (docs/DEMO_MODEL.md); the random-weight one defaults to 512 px (2.6 s against 7.6 s per image at
     # sd21's native 768 there, docs/PERFORMANCE.md). Real SD 2.1 768-v weights keep their native 768.
-    "PRESET_OVERRIDES": {} if PERSONALIZATION_MODEL else {"sd21": {"default_size": 512}},
+    "PRESET_OVERRIDES": (
+        {}
+        if PERSONALIZATION_MODEL
+        else {"sd21": {"sizes": (128, 256), "default_size": 128}}
+        if _sd21_demo == str(TRAINED_DEMO_MODEL)
+        else {"sd21": {"default_size": 512}}
+    ),
     "DEVICE": env("PERSONALIZATION_DEVICE", default="auto"),
     "DTYPE": env("PERSONALIZATION_DTYPE", default="auto"),
     "COMPILE": env.bool("PERSONALIZATION_COMPILE", default=False),

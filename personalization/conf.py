@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "DEMO_PRESETS": None,
     # The default preset runs on demo weights (kept for compatibility; DEMO_PRESETS is per preset).
     "DEMO_MODEL": True,
+    # Of the DEMO_PRESETS, those whose demo weights are the trained pattern model (train_demo_model,
+    # docs/DEMO_MODEL.md), not random weights: the banner and the studio say what they draw.
+    "TRAINED_DEMO_PRESETS": (),
     "DEVICE": "auto",
     "DTYPE": "auto",
     "COMPILE": False,
@@ -214,3 +217,11 @@ def demo_presets() -> frozenset[str]:
     if isinstance(names, str):
         names = [names]
     return frozenset(names)
+
+
+def trained_demo_presets() -> frozenset[str]:
+    """The demo presets that run the trained pattern model (``TRAINED_DEMO_PRESETS``)."""
+    names = conf.TRAINED_DEMO_PRESETS or ()
+    if isinstance(names, str):
+        names = [names]
+    return frozenset(names) & demo_presets()

@@ -1,7 +1,7 @@
 from functools import cache
 
 from .caching import cache_get, cache_set
-from .conf import conf, demo_presets
+from .conf import conf, demo_presets, trained_demo_presets
 
 # How long the presets chosen in the catalogue (brands, products) are remembered for the banner.
 CHOSEN_PRESETS_SECONDS = 300
@@ -44,6 +44,9 @@ def personalization(request) -> dict:
         # The demo banner: a preset in use runs on demo weights (random weights, pictures are noise).
         "personalization_demo_model": lambda: bool(in_use()),
         "personalization_demo_presets": in_use,
+        # Every demo preset in use runs the trained pattern model (not random weights).
+        "personalization_demo_trained": lambda: bool(in_use()) and set(in_use()) <= trained_demo_presets(),
+        "personalization_trained_demo_preset_names": trained_demo_presets,
         # Every preset on demo weights, for the studio's "Model: ..." line.
         "personalization_demo_preset_names": demo_presets,
         # The admin shows a red banner while the output safety check is turned off.

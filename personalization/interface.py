@@ -27,6 +27,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .engine.demo import MODEL_DIR as _DEMO_MODEL_DIR
 from .hosts import BaseColor, HostAdapter, OrderLineContact, PrintArea, ProductInfo
 from .presets import CHOICES as PRESET_CHOICES
 
@@ -38,6 +39,10 @@ API_URLS = "personalization.api.urls"
 BRAND_API_URLS = "brand_guides.api.urls"  # brands, materials, styles (read-only)
 HEALTH_URLS = "personalization.health_urls"  # GET /healthz and /readyz (personalization.health)
 BASE_TEMPLATE = "personalization/base.html"
+# The small model trained on pattern designs that ships with the plugin (docs/DEMO_MODEL.md): a host
+# may point its "sd21" preset here (MODELS) when it has no real weights, and name the preset in
+# TRAINED_DEMO_PRESETS. Its model_index.json is missing when the model has not been trained.
+DEMO_MODEL_DIR = _DEMO_MODEL_DIR
 
 
 # --- designs --------------------------------------------------------------------------------------

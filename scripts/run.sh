@@ -13,6 +13,10 @@ $PY manage.py migrate --no-input -v0
 for preset_var in sd21:PERSONALIZATION_MODEL sd21-base:PERSONALIZATION_MODEL_SD21_BASE sd-turbo:PERSONALIZATION_MODEL_SD_TURBO; do
   preset="${preset_var%%:*}" var="${preset_var#*:}"
   if [[ -z "${!var:-}" ]]; then
+    if [[ "$preset" == sd21 && -f personalization/engine/demo/model/model_index.json ]]; then
+      echo "$var is unset: preset $preset uses the DEMO MODEL, a small model trained on simple patterns (docs/DEMO_MODEL.md)."
+      continue
+    fi
     echo "$var is unset: preset $preset uses the DEMO MODEL (random weights, pictures are noise)."
     [[ -f "var/models/tiny-$preset/model_index.json" ]] || $PY manage.py build_tiny_pipeline --preset "$preset"
   fi

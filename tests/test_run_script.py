@@ -71,7 +71,8 @@ def test_make_run_stops_every_server_on_a_double_ctrl_c(tmp_path, tiny_models):
         try:
             script.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"the script still runs 60 s after the second Ctrl-C:\n{log_path.read_text()[-3000:]}")
+            output = log_path.read_text()[-3000:]
+            pytest.fail(f"the script still runs 60 s after the second Ctrl-C:\n{output}")
         stop_by = time.monotonic() + 90  # the script's watchdog kills what is left after 45 s
         while any(group_alive(pgid) for pgid in servers) and time.monotonic() < stop_by:
             time.sleep(0.5)

@@ -82,6 +82,7 @@ def tiny_model(settings, tiny_models):
         "MODELS": {name: str(path) for name, path in tiny_models.items()},
         "MODEL": str(tiny_models["sd21"]),
         "DEMO_MODEL": True,
+        "TRAINED_DEMO_PRESETS": (),  # random weights: the banner says so
         "DEVICE": "cpu",
         "DTYPE": "float32",
         "PRESET_OVERRIDES": PRESET_OVERRIDES,

@@ -27,6 +27,7 @@ def demo(settings):
             **settings.PERSONALIZATION,
             "DEMO_PRESETS": names,
             "DEFAULT_PRESET": default,
+            "TRAINED_DEMO_PRESETS": (),
             **more,
         }
 
@@ -121,3 +122,52 @@ def test_settings_put_the_presets_without_weights_on_demo(env, demo_names, demo_
     result = _run([sys.executable, "-c", code], _env(SECRET_KEY=secrets.token_urlsafe(64), **{**base, **env}))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [demo_names, demo_model]
+
+
+TRAINED_BANNER = "Demo model: a small model trained on simple patterns."
+TRAINED_NOTE = "(demo model: trained on simple patterns)"
+
+
+def test_a_preset_on_the_trained_demo_model_is_named_for_what_it_draws(client, demo):
+    demo(["sd21", "sd-turbo"], TRAINED_DEMO_PRESETS=["sd21"])
+    html = client.get(reverse("shop:catalogue")).content.decode()
+    assert TRAINED_BANNER in html and BANNER not in html
+    studio = reverse("personalization:studio")
+    html = client.get(studio, {"product": make_product(model_preset="sd21").slug}).content.decode()
+    note = html.split('id="preset-fields"')[1].split("</p>")[0]
+    assert TRAINED_NOTE in note and STUDIO_NOTE not in note
+    html = client.get(studio, {"product": make_product(model_preset="sd-turbo").slug}).content.decode()
+    assert STUDIO_NOTE in html.split('id="preset-fields"')[1].split("</p>")[0]
+    # A random-weight preset in use too: the banner says pictures are noise.
+    make_brand(model_preset="sd-turbo")
+    from django.core.cache import cache
+
+    from personalization.context_processors import CHOSEN_PRESETS_KEY
+
+    cache.delete(CHOSEN_PRESETS_KEY)
+    assert BANNER in client.get(reverse("shop:catalogue")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("env", "trained", "model_is_demo"),
+    [({}, ["sd21"], True), ({"PERSONALIZATION_MODEL": "stabilityai/stable-diffusion-2-1"}, [], False)],
+    ids=["no weights", "real sd21"],
+)
+def test_settings_put_sd21_on_the_trained_demo_model_without_weights(env, trained, model_is_demo):
+    from personalization.interface import DEMO_MODEL_DIR
+
+    if not (DEMO_MODEL_DIR / "model_index.json").exists():
+        pytest.skip("the demo model is not trained")
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "p = settings.PERSONALIZATION; print(json.dumps([p['TRAINED_DEMO_PRESETS'], p['MODELS']['sd21'], "
+        "p['PRESET_OVERRIDES'].get('sd21')]))"
+    )
+    base = {"PERSONALIZATION_MODEL": ""}
+    result = _run([sys.executable, "-c", code], _env(SECRET_KEY=secrets.token_urlsafe(64), **{**base, **env}))
+    assert result.returncode == 0, result.stderr
+    names, model, overrides = json.loads(result.stdout.strip().splitlines()[-1])
+    assert names == trained
+    assert (model == str(DEMO_MODEL_DIR)) is model_is_demo
+    if model_is_demo:
+        assert overrides == {"sizes": [128, 256], "default_size": 128}

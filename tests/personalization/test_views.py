@@ -118,9 +118,19 @@ def test_product_fields_fragment_follows_the_product(me, product, material):
 def test_demo_banner_follows_the_setting(me, settings, product):
     text = "Demo model: random weights — pictures are noise."
     # Without DEMO_PRESETS, the older DEMO_MODEL puts every preset on demo weights, or none.
-    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DEMO_PRESETS": None, "DEMO_MODEL": True}
+    settings.PERSONALIZATION = {
+        **settings.PERSONALIZATION,
+        "DEMO_PRESETS": None,
+        "DEMO_MODEL": True,
+        "TRAINED_DEMO_PRESETS": (),
+    }
     assert text in me.get(reverse("shop:catalogue")).content.decode()
     assert text in me.get(reverse("personalization:gallery")).content.decode()
+    # The default preset on the trained pattern model: the banner says what it draws instead.
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "TRAINED_DEMO_PRESETS": ["sd21"]}
+    for name in ("shop:catalogue", "personalization:gallery"):
+        html = me.get(reverse(name)).content.decode()
+        assert "Demo model: a small model trained on simple patterns." in html and text not in html
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "DEMO_PRESETS": None, "DEMO_MODEL": False}
     assert text not in me.get(reverse("personalization:studio")).content.decode()
 

@@ -73,7 +73,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"GPU worker: {len(children)} cluster(s) '{conf.GPU_CLUSTER}', presets: {models}"
-            + (" (DEMO MODEL: random weights, pictures are noise)" if conf.DEMO_MODEL else "")
+            + (_demo_note() if conf.DEMO_MODEL else "")
             + ("" if conf.SAFETY_CHECK else " (OUTPUT SAFETY CHECK OFF)")
         )
         for warning in warnings:
@@ -157,3 +157,11 @@ class Command(BaseCommand):
         watchdog.mark_killed(stale, now=now)
         self.stderr.write(f"watchdog: restarted the cluster of {', '.join(row.worker for row in stale)}")
         return self.spawn(child.cluster_env)
+
+
+def _demo_note() -> str:
+    from personalization.conf import trained_demo_presets
+
+    if conf.DEFAULT_PRESET in trained_demo_presets():
+        return " (DEMO MODEL: a small model trained on simple patterns, docs/DEMO_MODEL.md)"
+    return " (DEMO MODEL: random weights, pictures are noise)"

@@ -1,0 +1,95 @@
+"""Train the demo model (docs/DEMO_MODEL.md): a small pipeline in SD 2.1's layout, on generated pattern
+designs. Resumable: run it again on the same folder and it goes on from its checkpoint."""
+
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import models
+
+
+def catalogue_words() -> list[str]:
+    """The words the prompt builder may send: its own phrases, and every text of the brands, material
+    presets, styles and products in the database (run ``seed_demo`` first for the demo catalogue)."""
+    from personalization import product_types, prompting
+
+    texts: list[str] = [
+        prompting.PHOTOGRAPHY_SUFFIX,
+        prompting.PLAIN_BACKGROUND,
+        *prompting.BASE_NEGATIVE,
+        *prompting.PLAIN_BACKGROUND_NEGATIVE,
+        *prompting.FINISH_PHRASES.values(),
+    ]
+    for row in product_types.PRODUCT_TYPES.values():
+        if row.placement is not None:
+            texts += [row.placement.noun, row.placement.phrase]
+    names = ["brand_guides", "personalization"]
+    model_list = [m for name in names for m in apps.get_app_config(name).get_models()]
+    model_list.append(apps.get_model(settings.PERSONALIZATION["PRODUCT_MODEL"]))
+    for model in model_list:
+        if model._meta.app_label == "personalization" and model.__name__ != "Style":
+            continue  # customers' requests and records: not vocabulary
+        fields = [
+            f.name for f in model._meta.get_fields() if isinstance(f, (models.CharField, models.TextField))
+        ]
+        fields = [f for f in fields if f not in {"hex", "slug", "sku"}]
+        for values in model.objects.values_list(*fields):
+            texts += [v for v in values if isinstance(v, str)]
+    return texts
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the demo model on generated pattern designs: the VAE, then the UNet and text encoder. "
+        "Resumable (checkpoint.pt in the folder). Default folder: the committed demo model's."
+    )
+
+    def add_arguments(self, parser):
+        from personalization.engine.demo.train import TrainConfig
+
+        defaults = TrainConfig()
+        parser.add_argument("directory", type=Path, nargs="?", default=None)
+        parser.add_argument(
+            "--minutes", type=float, default=defaults.minutes, help="Time budget, both phases."
+        )
+        parser.add_argument("--size", type=int, default=defaults.size, help="Design size in pixels.")
+        parser.add_argument("--designs", type=int, default=defaults.designs)
+        parser.add_argument("--batch", type=int, default=defaults.batch)
+        parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default).")
+        parser.add_argument("--device", default="auto", help="auto (a CUDA GPU when present), cpu, cuda ...")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--keep-checkpoint", action="store_true", help="Keep checkpoint.pt at the end.")
+
+    def handle(
+        self,
+        *args,
+        directory,
+        minutes,
+        size,
+        designs,
+        batch,
+        threads,
+        device,
+        seed,
+        keep_checkpoint,
+        **options,
+    ):
+        from personalization.engine.demo.train import DEMO_MODEL_DIR, TrainConfig, train
+
+        directory = directory or DEMO_MODEL_DIR
+        config = TrainConfig(
+            minutes=minutes,
+            size=size,
+            designs=designs,
+            batch=batch,
+            threads=threads,
+            device=device,
+            seed=seed,
+            extra_words=catalogue_words(),
+        )
+        self.stdout.write(f"Training the demo model into {directory} for {minutes:g} min ...")
+        path = train(directory, config, progress=lambda line: self.stdout.write(line))
+        if not keep_checkpoint:
+            (Path(path) / "checkpoint.pt").unlink(missing_ok=True)
+        self.stdout.write(self.style.SUCCESS(f"Demo model written to {path}"))
