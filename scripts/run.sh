@@ -9,7 +9,8 @@ export DEBUG="${DEBUG:-1}"
 PORT="${PORT:-8000}"
 
 $PY manage.py migrate --no-input -v0
-# The demo model of each preset whose weights are not configured (random weights, pictures are noise).
+# The demo model of each preset whose weights are not configured: the trained pattern model for sd21
+# when it ships (docs/DEMO_MODEL.md), else random weights (pictures are noise).
 for preset_var in sd21:PERSONALIZATION_MODEL sd21-base:PERSONALIZATION_MODEL_SD21_BASE sd-turbo:PERSONALIZATION_MODEL_SD_TURBO; do
   preset="${preset_var%%:*}" var="${preset_var#*:}"
   if [[ -z "${!var:-}" ]]; then

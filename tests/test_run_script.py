@@ -18,6 +18,10 @@ from tests.worker_fixtures import MODEL_ENV, ROOT
 pytestmark = [pytest.mark.worker, pytest.mark.one_setup]
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(autouse=True)
 def _no_local_env_file():
     if (ROOT / ".env").exists():
@@ -51,6 +55,9 @@ def test_make_run_stops_every_server_on_a_double_ctrl_c(tmp_path, tiny_models):
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the script's group stands for the terminal's foreground group
+            # As from a terminal: SIGINT at its default. A pytest-xdist worker (execnet) ignores it,
+            # a child inherits that, and bash cannot trap a signal that was ignored on entry.
+            preexec_fn=_sigint_default,
         )
     servers: list[int] = []
     try:

@@ -163,10 +163,12 @@ def test_the_gpu_worker_supervisor_checks_its_settings_without_torch(tmp_path):
 
 @pytest.mark.parametrize(
     ("model", "default_size"),
-    [("", 512), ("stabilityai/stable-diffusion-2-1", 768)],
-    ids=["demo model: 512 px on the CPU", "real weights: native 768 px"],
+    [("", 128), ("stabilityai/stable-diffusion-2-1", 768)],
+    ids=["trained demo model: its 128 px", "real weights: native 768 px"],
 )
-def test_the_demo_model_defaults_to_512_px_and_real_weights_to_their_native_size(model, default_size):
+def test_the_demo_model_defaults_to_its_size_and_real_weights_to_their_native_size(model, default_size):
+    """The trained demo model works at 128 px (docs/DEMO_MODEL.md); without it, the random-weight
+    one defaults to 512 px (tests/personalization/test_demo_presets.py checks which is in use)."""
     code = (
         "import django; django.setup(); from personalization import presets; "
         "print(presets.get('sd21').default_size, presets.get('sd21').sizes)"
