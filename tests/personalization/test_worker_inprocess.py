@@ -300,6 +300,9 @@ def test_a_step_longer_than_the_lease_keeps_the_lease(product, settings, engine,
     from personalization.lifecycle import sweep_expired_leases
 
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "LEASE_SECONDS": 1}
+    # The row is committed (a transactional test): no wake-up, or a live worker of this test session
+    # (tests/worker_fixtures.py) may claim it first.
+    monkeypatch.setattr("personalization.queue.enqueue_generation", lambda request_id: True)
     req = submit(product, seed=5)
     unet = engine.pipeline.unet
     original, stalled = unet.forward, []
