@@ -319,11 +319,9 @@ PERSONALIZATION_DEMO_PRESETS = [
 # designs that ships with the plugin (docs/DEMO_MODEL.md); random weights if it is missing.
 from personalization.interface import DEMO_MODEL_DIR as TRAINED_DEMO_MODEL  # noqa: E402
 
-_sd21_demo = (
-    str(TRAINED_DEMO_MODEL)
-    if (TRAINED_DEMO_MODEL / "model_index.json").exists()
-    else str(VAR_DIR / "models" / "tiny-sd21")
-)
+# sd21 runs the trained demo model: no weights set, and the model ships.
+_trained_demo = not PERSONALIZATION_MODEL and (TRAINED_DEMO_MODEL / "model_index.json").exists()
+_sd21_demo = str(TRAINED_DEMO_MODEL) if _trained_demo else str(VAR_DIR / "models" / "tiny-sd21")
 PERSONALIZATION = {
     # The host's models, named like AUTH_USER_MODEL: the plugin imports nothing from shop/.
     "PRODUCT_MODEL": "shop.Product",
@@ -345,9 +343,7 @@ PERSONALIZATION = {
     # The default preset (sd21) runs the demo model: the worker says so (kept for compatibility).
     "DEMO_MODEL": "sd21" in PERSONALIZATION_DEMO_PRESETS,
     # Of those, the presets on the trained pattern model (the banner says what it draws).
-    "TRAINED_DEMO_PRESETS": ["sd21"]
-    if not PERSONALIZATION_MODEL and _sd21_demo == str(TRAINED_DEMO_MODEL)
-    else [],
+    "TRAINED_DEMO_PRESETS": ["sd21"] if _trained_demo else [],
     # The demo models run on the CPU. The trained one works at 128 px (256 px repeats its patterns)
     # (docs/DEMO_MODEL.md); the random-weight one defaults to 512 px (2.6 s against 7.6 s per image at
     # sd21's native 768 there, docs/PERFORMANCE.md). Real SD 2.1 768-v weights keep their native 768.
@@ -355,7 +351,7 @@ PERSONALIZATION = {
         {}
         if PERSONALIZATION_MODEL
         else {"sd21": {"sizes": (128, 256), "default_size": 128}}
-        if _sd21_demo == str(TRAINED_DEMO_MODEL)
+        if _trained_demo
         else {"sd21": {"default_size": 512}}
     ),
     "DEVICE": env("PERSONALIZATION_DEVICE", default="auto"),
