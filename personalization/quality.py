@@ -1,7 +1,8 @@
 """Image QA: dominant colours, brand consistency (CIEDE2000), sanity flags, palette harmonisation.
 
 All colour science goes through coloraide (CIELAB D65 and ``delta_e(..., method="2000")``); numpy
-and Pillow only count, resample and add per-cluster offsets. Formula, thresholds and a worked
+and Pillow only count, resample, average coloraide's CIELAB coordinates (``dominant_colors`` merges
+clusters by their squared distance there) and add per-cluster offsets. Formula, thresholds and a worked
 example: docs/BRAND_CONSISTENCY.md.
 """
 
@@ -24,6 +25,7 @@ BLACK_LEVEL = 8  # "nan_or_black": 99.5 % of pixels have no channel above this (
 BLANK_STD = 2.0  # "blank": RGB standard deviation below this (one flat colour)
 NEAR_UNIFORM_STD = 10.0  # "near_uniform": below this (almost no content)
 HARMONIZE_CLUSTERS = 64
+OVERSEGMENT = 32  # dominant_colors: median-cut colours before they are merged down to k
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -63,20 +65,50 @@ def delta_e(hex_a: str, hex_b: str) -> float:
 def dominant_colors(image: Image.Image, k: int = 5) -> list[tuple[str, float]]:
     """Up to ``k`` dominant colours as ``(hex, share)``, largest share first; shares sum to 1.
 
-    Median-cut quantisation (Pillow) of a copy downscaled to at most 128 px on a side."""
+    A copy downscaled to at most 128 px on a side is median-cut (Pillow) into ``OVERSEGMENT`` colours,
+    which are then merged, the pair whose merge adds least to the colours' spread in CIELAB first
+    (Ward's criterion: ``n_a * n_b / (n_a + n_b) * |lab_a - lab_b|^2``), until ``k`` are left.
+
+    Median cut alone into ``k`` colours gives its boxes to where most pixels are: a large background
+    with the slight shading of any generated image takes most of them as near-identical shades, and a
+    small motif in another colour is averaged with its edges into a colour that is neither. Merging
+    joins the background's shades first (a tiny distance) and keeps the motif apart (a large one)."""
     if k < 1:
         raise ValueError("k must be at least 1")
     small = _rgb(image).copy()
     small.thumbnail((ANALYSIS_SIZE, ANALYSIS_SIZE), Image.Resampling.BOX)
-    quantized = small.quantize(colors=k, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    quantized = small.quantize(
+        colors=max(k, OVERSEGMENT), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     palette = quantized.getpalette() or []
-    counts: dict[str, int] = {}
+    pixels: dict[str, int] = {}
     for count, index in quantized.getcolors(maxcolors=256) or []:
         key = _hex(palette[3 * index : 3 * index + 3])
-        counts[key] = counts.get(key, 0) + count
-    total = sum(counts.values())
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [(hex_value, count / total) for hex_value, count in ranked]
+        pixels[key] = pixels.get(key, 0) + count
+    keys = sorted(pixels)
+    counts = np.array([pixels[key] for key in keys], dtype=np.float64)
+    rgb_sums = np.array([_rgb_of(key) for key in keys], dtype=np.float64) * counts[:, None]
+    lab_means = np.array([_lab(key) for key in keys], dtype=np.float64)
+    while len(counts) > k:
+        gap = lab_means[:, None, :] - lab_means[None, :, :]
+        cost = counts[:, None] * counts[None, :] / (counts[:, None] + counts[None, :]) * (gap**2).sum(-1)
+        np.fill_diagonal(cost, np.inf)
+        a, b = divmod(int(np.argmin(cost)), len(counts))  # the first of equal costs: deterministic
+        total = counts[a] + counts[b]
+        lab_means[a] = (lab_means[a] * counts[a] + lab_means[b] * counts[b]) / total
+        rgb_sums[a] += rgb_sums[b]
+        counts[a] = total
+        counts, rgb_sums, lab_means = (np.delete(array, b, axis=0) for array in (counts, rgb_sums, lab_means))
+    total = counts.sum()
+    merged: dict[str, float] = {}
+    for count, rgb_sum in zip(counts, rgb_sums, strict=True):
+        key = _hex(np.clip(np.rint(rgb_sum / count), 0, 255))
+        merged[key] = merged.get(key, 0.0) + float(count / total)
+    return sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _rgb_of(hex_value: str) -> tuple[int, int, int]:
+    return int(hex_value[1:3], 16), int(hex_value[3:5], 16), int(hex_value[5:7], 16)
 
 
 def color_score(distance: float) -> float:

@@ -216,6 +216,13 @@ def run_report(
         samples.append((design, image, hits, predicted))
         if (i + 1) % 20 == 0:
             progress(f"{i + 1}/{len(held)} held-out captions")
+    # The control: each design measured against the next design's caption. What the model drew
+    # matches those colours only by chance, so this is what the measure gives a model that ignores
+    # the caption's colours (two designs' captions may share a colour: the chance is not zero).
+    shuffled = sum(
+        sum(colour_hits(image, (other.layout.fg, other.layout.bg)).values())
+        for (_, image, _, _), other in zip(samples, held[1:] + held[:1], strict=True)
+    )
     result = {
         "held_out": len(held),
         "size": size,
@@ -223,6 +230,7 @@ def run_report(
         "guidance": guidance,
         "colour_adherence": found / named,
         "both_colours": both / len(held),
+        "colour_adherence_shuffled": shuffled / named,
         "motif_adherence": motif_hits / len(held),
         "detector_on_true_designs": truth_motif,
         "chance_motif": 1 / len(data.MOTIFS),
@@ -275,7 +283,8 @@ def format_report(result: dict) -> str:
         f"{result['steps']} steps, guidance {result['guidance']:g}",
         f"Colour adherence: {100 * result['colour_adherence']:.1f} % of named colours found "
         f"(CIEDE2000 <= {COLOR_MATCH_DELTA_E:g}); "
-        f"both colours in {100 * result['both_colours']:.1f} % of designs",
+        f"both colours in {100 * result['both_colours']:.1f} % of designs; "
+        f"against the next design's caption (chance): {100 * result['colour_adherence_shuffled']:.1f} %",
         f"Motif adherence: {100 * result['motif_adherence']:.1f} % (the detector on the true designs: "
         f"{100 * result['detector_on_true_designs']:.1f} %; chance {100 * result['chance_motif']:.1f} %)",
     ]

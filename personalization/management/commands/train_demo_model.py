@@ -59,6 +59,11 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default).")
         parser.add_argument("--device", default="auto", help="auto (a CUDA GPU when present), cpu, cuda ...")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--init-from",
+            default="",
+            help="A trained demo pipeline folder to go on from (its weights; the VAE is kept).",
+        )
         parser.add_argument("--keep-checkpoint", action="store_true", help="Keep checkpoint.pt at the end.")
 
     def handle(
@@ -73,6 +78,7 @@ class Command(BaseCommand):
         device,
         seed,
         keep_checkpoint,
+        init_from,
         **options,
     ):
         from personalization.engine.demo.train import DEMO_MODEL_DIR, TrainConfig, train
@@ -87,6 +93,7 @@ class Command(BaseCommand):
             device=device,
             seed=seed,
             extra_words=catalogue_words(),
+            init_from=str(init_from or ""),
         )
         self.stdout.write(f"Training the demo model into {directory} for {minutes:g} min ...")
         path = train(directory, config, progress=lambda line: self.stdout.write(line))

@@ -135,3 +135,21 @@ def test_harmonize_identity_alpha_and_speed():
         harmonize(image, PALETTE, 1.5)
     big = noise(768)
     assert min(_timed(lambda: harmonize(big, PALETTE)) for _ in range(2)) < 1.0
+
+
+def test_a_small_motif_keeps_its_own_colour_on_a_shaded_background():
+    # A generated design's background is never one flat value: median cut alone gave most of the k
+    # colours to its shades and averaged the small coral motif with its edges.
+    rng = np.random.default_rng(1)
+    base = np.empty((128, 128, 3), dtype=np.float32)
+    base[:] = (31, 42, 68)  # navy
+    base += rng.normal(0, 3, base.shape) + np.linspace(-6, 6, 128)[None, :, None]
+    base[20:40, 90:110] = (255, 111, 97)  # a 400 px coral motif: 2.4 % of the image
+    base[19, 90:110] = base[40, 90:110] = (143, 76, 82)  # its anti-aliased edge
+    image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    colours = dominant_colors(image, k=5)
+    coral = min(colours, key=lambda item: delta_e(item[0], "#ff6f61"))
+    assert delta_e(coral[0], "#ff6f61") < 3
+    assert coral[1] == pytest.approx(0.024, abs=0.004)
+    navy_shades = [hex_value for hex_value, _ in colours if delta_e(hex_value, "#1f2a44") < 5]
+    assert sum(share for hex_value, share in colours if hex_value in navy_shades) > 0.9
