@@ -82,12 +82,14 @@ def dominant_colors(image: Image.Image, k: int = 5) -> list[tuple[str, float]]:
     )
     palette = quantized.getpalette() or []
     pixels: dict[str, int] = {}
+    rgb: dict[str, list[int]] = {}
     for count, index in quantized.getcolors(maxcolors=256) or []:
         key = _hex(palette[3 * index : 3 * index + 3])
         pixels[key] = pixels.get(key, 0) + count
+        rgb[key] = palette[3 * index : 3 * index + 3]
     keys = sorted(pixels)
     counts = np.array([pixels[key] for key in keys], dtype=np.float64)
-    rgb_sums = np.array([_rgb_of(key) for key in keys], dtype=np.float64) * counts[:, None]
+    rgb_sums = np.array([rgb[key] for key in keys], dtype=np.float64) * counts[:, None]
     lab_means = np.array([_lab(key) for key in keys], dtype=np.float64)
     while len(counts) > k:
         gap = lab_means[:, None, :] - lab_means[None, :, :]
@@ -105,10 +107,6 @@ def dominant_colors(image: Image.Image, k: int = 5) -> list[tuple[str, float]]:
         key = _hex(np.clip(np.rint(rgb_sum / count), 0, 255))
         merged[key] = merged.get(key, 0.0) + float(count / total)
     return sorted(merged.items(), key=lambda item: (-item[1], item[0]))
-
-
-def _rgb_of(hex_value: str) -> tuple[int, int, int]:
-    return int(hex_value[1:3], 16), int(hex_value[3:5], 16), int(hex_value[5:7], 16)
 
 
 def color_score(distance: float) -> float:
