@@ -51,7 +51,7 @@ class Command(BaseCommand):
         defaults = TrainConfig()
         parser.add_argument("directory", type=Path, nargs="?", default=None)
         parser.add_argument(
-            "--minutes", type=float, default=defaults.minutes, help="Time budget, both phases."
+            "--minutes", type=float, default=defaults.minutes, help="Time budget, all three phases."
         )
         parser.add_argument("--size", type=int, default=defaults.size, help="Design size in pixels.")
         parser.add_argument("--designs", type=int, default=defaults.designs)
