@@ -65,7 +65,11 @@ def test_the_owner_approves_one_design_and_rejects_another(live_server, page):
     reject = page.get_by_role("form", name="Reject")
     reject.locator("textarea").fill("   ")
     reject.get_by_role("button", name="Reject").click()
-    assert page.get_by_text("Say why this design is rejected (the customer reads it).").is_visible()
+    # The refusal comes back from the server at the same URL: wait for it (a click does not wait
+    # for the page it posts to; checking at once raced the response in CI once).
+    refused = page.get_by_text("Say why this design is rejected (the customer reads it).")
+    refused.wait_for(state="visible")
+    assert refused.is_visible()
     page.get_by_role("form", name="Reject").locator("textarea").fill(REASON)
     page.get_by_role("form", name="Reject").get_by_role("button", name="Reject").click()
 
