@@ -141,14 +141,15 @@ class Brand:
     name: str
     palette: list[PaletteColorSpec]
     min_score: float
+    # Whole prompts as the studio builds them (prompt, negative prompt): a customer's words without
+    # colours on one of the brand's products, its base colour, a material and a style it offers.
+    storefront: tuple[tuple[str, str], ...] = ()
 
 
-def palette_prompt(brand: Brand, rng: random.Random) -> str:
-    """A customer's words without colours, then the brand's palette as the prompt builder lists it."""
-    from personalization.prompting import palette_phrase
-    from personalization.specs import BrandSpec
-
-    subject = rng.choice(
+def customer_words(rng: random.Random) -> str:
+    """What a customer might type that names no colour: a motif the model knows, or a subject it
+    cannot draw."""
+    return rng.choice(
         [
             "a star",
             "two hearts",
@@ -164,6 +165,14 @@ def palette_prompt(brand: Brand, rng: random.Random) -> str:
             *data.SUBJECTS,
         ]
     )
+
+
+def palette_prompt(brand: Brand, rng: random.Random) -> str:
+    """A customer's words without colours, then the brand's palette as the prompt builder lists it."""
+    from personalization.prompting import palette_phrase
+    from personalization.specs import BrandSpec
+
+    subject = customer_words(rng)
     spec = BrandSpec(name=brand.name, palette=tuple(brand.palette))
     return f"{subject}, {palette_phrase(spec)}"
 
@@ -188,9 +197,15 @@ def run_report(
     """Generate the held-out set (and the brands' set) with ``engine`` and measure them."""
     from personalization.engine.rules import Job
 
-    def one(prompt: str, image_seed: int) -> Image.Image:
+    def one(prompt: str, image_seed: int, negative: str = "") -> Image.Image:
         job = Job(
-            prompt=prompt, seeds=[image_seed], steps=steps, guidance_scale=guidance, width=size, height=size
+            prompt=prompt,
+            negative_prompt=negative,
+            seeds=[image_seed],
+            steps=steps,
+            guidance_scale=guidance,
+            width=size,
+            height=size,
         )
         return engine.generate([job])[0][0]
 
@@ -243,6 +258,10 @@ def run_report(
         for j in range(per_brand):
             image = one(palette_prompt(brand, rng), seed + 10_000 + j)
             scores.append(brand_consistency(image, brand.palette) or 0.0)
+        whole = [
+            brand_consistency(one(prompt, seed + 20_000 + j, negative), brand.palette) or 0.0
+            for j, (prompt, negative) in enumerate(brand.storefront)
+        ]
         result["brands"].append(
             {
                 "name": brand.name,
@@ -252,6 +271,14 @@ def run_report(
                 "p10": _percentile(scores, 0.1),
                 "median": statistics.median(scores),
                 "p90": _percentile(scores, 0.9),
+                "storefront": {
+                    "designs": len(whole),
+                    "passing": sum(s >= brand.min_score for s in whole) / len(whole),
+                    "median": statistics.median(whole),
+                    "example": brand.storefront[0][0],
+                }
+                if whole
+                else None,
             }
         )
         progress(f"brand {brand.name}: {len(scores)} designs")
@@ -294,4 +321,9 @@ def format_report(result: dict) -> str:
             f"at or above its minimum {brand['min_score']:g} (score p10 {brand['p10']:.1f}, "
             f"median {brand['median']:.1f}, p90 {brand['p90']:.1f})"
         )
+        if whole := brand.get("storefront"):
+            lines.append(
+                f"  whole storefront prompts (product, base colour, material, style): "
+                f"{100 * whole['passing']:.0f} % of {whole['designs']} pass (median {whole['median']:.1f})"
+            )
     return "\n".join(lines)

@@ -2,22 +2,73 @@
 consistency scores (personalization.engine.demo.report, docs/DEMO_MODEL.md)."""
 
 import json
+import random
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
 
-def brands_from_database():
-    """The brands with a palette, as the report takes them."""
+def storefront_prompts(brand, count: int, rng: random.Random) -> tuple[tuple[str, str], ...]:
+    """``count`` whole prompts as the studio builds them for ``brand``: a customer's words without
+    colours (``report.customer_words``) on one of its published products, in one of the product's
+    base colours, with a material and a style the product offers."""
+    from brand_guides.selectors import material_presets_for, style_presets_for
+    from personalization.conditioning import (
+        brand_spec,
+        material_spec,
+        product_spec,
+        style_spec,
+        token_counter,
+    )
+    from personalization.engine.demo.report import customer_words
+    from personalization.hosts import host
+    from personalization.prompting import build_prompts
+
+    adapter = host()
+    infos = [i for i in adapter.product_infos(adapter.products()) if i.brand_id == brand.pk and i.base_colors]
+    if not infos or count <= 0:
+        return ()
+    materials, styles = (
+        list(material_presets_for(brand_id=brand.pk)),
+        list(style_presets_for(brand_id=brand.pk)),
+    )
+    out = []
+    for _ in range(count):
+        info = rng.choice(infos)
+        colour = rng.choice(info.base_colors)
+        offered_materials = [m for m in materials if not info.material_ids or m.pk in info.material_ids]
+        offered_styles = [s for s in styles if not info.style_ids or s.pk in info.style_ids]
+        built = build_prompts(
+            product=product_spec(info, base_color_name=colour.name, base_color_hex=colour.hex),
+            description=customer_words(rng),
+            style=style_spec(rng.choice(offered_styles) if offered_styles else None),
+            material=material_spec(rng.choice(offered_materials) if offered_materials else None),
+            brand=brand_spec(brand),
+            token_counter=token_counter(),
+        )
+        out.append((built.prompt, built.negative_prompt))
+    return tuple(out)
+
+
+def brands_from_database(*, storefront: int = 0):
+    """The brands with a palette, as the report takes them, each with ``storefront`` whole prompts."""
     from brand_guides.models import Brand as BrandModel
     from personalization.engine.demo.report import Brand
     from personalization.specs import PaletteColorSpec
 
     out = []
+    rng = random.Random(0)
     for brand in BrandModel.objects.prefetch_related("palette").order_by("name"):
         palette = [PaletteColorSpec(name=c.name, hex=c.hex, role=c.role) for c in brand.palette.all()]
         if palette:
-            out.append(Brand(name=brand.name, palette=palette, min_score=brand.min_consistency_score))
+            out.append(
+                Brand(
+                    name=brand.name,
+                    palette=palette,
+                    min_score=brand.min_consistency_score,
+                    storefront=storefront_prompts(brand, storefront, rng),
+                )
+            )
     return out
 
 
@@ -33,6 +84,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--count", type=int, default=120, help="Held-out captions (default 120).")
         parser.add_argument("--per-brand", type=int, default=40)
+        parser.add_argument(
+            "--storefront",
+            type=int,
+            default=None,
+            help="Whole storefront prompts per brand (default: as many as --per-brand; 0: none).",
+        )
         parser.add_argument("--size", type=int, default=128)
         parser.add_argument("--steps", type=int, default=20)
         parser.add_argument("--guidance", type=float, default=7.5)
@@ -41,7 +98,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--grid", type=Path, default=None, help="Write a PNG grid of samples here.")
 
-    def handle(self, *args, directory, count, per_brand, size, steps, guidance, json_path, grid, **options):
+    def handle(
+        self,
+        *args,
+        directory,
+        count,
+        per_brand,
+        storefront,
+        size,
+        steps,
+        guidance,
+        json_path,
+        grid,
+        **options,
+    ):
         from personalization.engine.core import Engine
         from personalization.engine.demo.report import format_report, run_report, sample_grid
         from personalization.engine.demo.train import DEMO_MODEL_DIR
@@ -53,7 +123,7 @@ class Command(BaseCommand):
             size=size,
             steps=steps,
             guidance=guidance,
-            brands=brands_from_database(),
+            brands=brands_from_database(storefront=per_brand if storefront is None else storefront),
             per_brand=per_brand,
             progress=lambda line: self.stderr.write(line),
         )

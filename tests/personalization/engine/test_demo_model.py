@@ -2,13 +2,16 @@
 report's measures, and the committed model itself (it loads through the engine as real weights do,
 and draws what a caption names)."""
 
+import io
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from diffusers import StableDiffusionPipeline
+from django.core.management import call_command
 from PIL import Image
 
 from personalization.engine.core import Engine, Job
@@ -17,6 +20,7 @@ from personalization.engine.demo import train as demo_train
 from personalization.engine.demo.tokenizer import build_demo_tokenizer
 from personalization.engine.demo.train import TrainConfig, Trainer, unet_lr
 from personalization.quality import delta_e, dominant_colors
+from personalization.specs import PaletteColorSpec
 from personalization.tokens import token_counter_for
 
 # --- data -------------------------------------------------------------------------------------------
@@ -271,3 +275,44 @@ def test_the_report_finds_more_of_the_captions_colours_than_of_another_captions(
     assert result["colour_adherence"] >= result["colour_adherence_shuffled"] + 0.3, result
     text = report.format_report(result)
     assert "Colour adherence" in text and "against the next design's caption (chance)" in text
+
+
+@needs_model
+def test_the_report_scores_whole_storefront_prompts_beside_the_palette_prompts(demo_engine):
+    brand = report.Brand(
+        name="Sunny",
+        palette=[PaletteColorSpec(name="Coral", hex="#FF6F61", role="primary")],
+        min_score=50,
+        storefront=(("a star, printed on a white cotton t-shirt, coral color palette", "blurry"),),
+    )
+    result = report.run_report(demo_engine, count=1, steps=5, brands=[brand], per_brand=2)
+    [measured] = result["brands"]
+    assert measured["designs"] == 2 and measured["storefront"]["designs"] == 1
+    assert 0 <= measured["storefront"]["passing"] <= 1 and measured["storefront"]["example"].startswith(
+        "a star"
+    )
+    assert "whole storefront prompts (product, base colour, material, style): " in report.format_report(
+        result
+    )
+    bare = report.run_report(
+        demo_engine, count=1, steps=5, brands=[replace(brand, storefront=())], per_brand=1
+    )
+    assert bare["brands"][0]["storefront"] is None
+    assert "whole storefront" not in report.format_report(bare)
+
+
+@pytest.mark.django_db
+def test_storefront_prompts_are_built_as_the_studio_builds_them_from_the_brands_products():
+    from brand_guides.models import Brand as BrandModel
+    from personalization.management.commands.demo_model_report import brands_from_database
+
+    call_command("seed_demo", stdout=io.StringIO())
+    brands = brands_from_database(storefront=4)
+    assert {b.name for b in brands} == set(BrandModel.objects.values_list("name", flat=True))
+    for brand in brands:
+        assert len(brand.storefront) == 4
+        palette = report.palette_prompt(brand, random.Random(0)).split(", ", 1)[1]
+        for prompt, negative in brand.storefront:
+            assert palette in prompt and " on a" in prompt  # the palette phrase and a product phrase
+            assert "blurry" in negative
+    assert all(b.storefront == () for b in brands_from_database())
