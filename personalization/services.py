@@ -118,6 +118,20 @@ def _charge_quota(*, quota: list[limits.Limit]) -> list[dict]:
     return [charge.as_json() for charge in outcome.charges]
 
 
+def studio_prompts(*, info, color, description: str, style, material, brand, transparent_background=False):
+    """The prompt and negative prompt the studio builds (``prompting.BuiltPrompts``) for a product
+    (the host's ``ProductInfo``) in one of its base colours, with the preset rows and the brand."""
+    return build_prompts(
+        product=product_spec(info, base_color_name=color.name, base_color_hex=color.hex),
+        description=description,
+        style=style_spec(style),
+        material=material_spec(material),
+        brand=brand_spec(brand),
+        token_counter=token_counter(),
+        transparent_background=transparent_background,
+    )
+
+
 def _product_choice(*, product, base_color, material, style, errors: dict):
     """What the host adapter says of the chosen product (``ProductInfo``, asked once), the chosen
     base colour and the product's brand; an error under its field for whatever the product does not
@@ -245,13 +259,13 @@ def generation_request_create(
     quota = _quota_limits(customer=customer, session_key=session_key, client_ip=client_ip)
     _check_quota(quota=quota)
 
-    built = build_prompts(
-        product=product_spec(info, base_color_name=color.name, base_color_hex=color.hex),
+    built = studio_prompts(
+        info=info,
+        color=color,
         description=description,
-        style=style_spec(style),
-        material=material_spec(material),
-        brand=brand_spec(brand),
-        token_counter=token_counter(),
+        style=style,
+        material=material,
+        brand=brand,
         transparent_background=bool(transparent_background),
     )
     recipe = recipe.with_prompts(built.prompt, built.negative_prompt)

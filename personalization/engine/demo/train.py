@@ -211,8 +211,11 @@ class Trainer:
         (``tokenizer/`` beside it), a run going on from a saved pipeline takes that pipeline's."""
         words = data.vocabulary_words() + list(self.config.extra_words)
         # As __init__ chooses: the checkpoint first, else the pipeline to go on from.
-        folder = self.out_dir if self.checkpoint.exists() else Path(self.config.init_from or self.out_dir)
-        if (self.checkpoint.exists() or self.config.init_from) and (folder / "tokenizer").is_dir():
+        if self.checkpoint.exists():
+            folder = self.out_dir
+        else:
+            folder = Path(self.config.init_from) if self.config.init_from else None
+        if folder is not None and (folder / "tokenizer").is_dir():
             saved = CLIPTokenizer.from_pretrained(folder / "tokenizer")
             fresh = len(build_demo_tokenizer(words))
             if len(saved) != fresh:  # the words changed: the embeddings would not fit

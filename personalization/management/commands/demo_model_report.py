@@ -13,16 +13,9 @@ def storefront_prompts(brand, count: int, rng: random.Random) -> tuple[tuple[str
     colours (``report.customer_words``) on one of its published products, in one of the product's
     base colours, with a material and a style the product offers."""
     from brand_guides.selectors import material_presets_for, style_presets_for
-    from personalization.conditioning import (
-        brand_spec,
-        material_spec,
-        product_spec,
-        style_spec,
-        token_counter,
-    )
     from personalization.engine.demo.report import customer_words
     from personalization.hosts import host
-    from personalization.prompting import build_prompts
+    from personalization.services import studio_prompts
 
     adapter = host()
     infos = [i for i in adapter.product_infos(adapter.products()) if i.brand_id == brand.pk and i.base_colors]
@@ -35,16 +28,15 @@ def storefront_prompts(brand, count: int, rng: random.Random) -> tuple[tuple[str
     out = []
     for _ in range(count):
         info = rng.choice(infos)
-        colour = rng.choice(info.base_colors)
         offered_materials = [m for m in materials if not info.material_ids or m.pk in info.material_ids]
         offered_styles = [s for s in styles if not info.style_ids or s.pk in info.style_ids]
-        built = build_prompts(
-            product=product_spec(info, base_color_name=colour.name, base_color_hex=colour.hex),
+        built = studio_prompts(
+            info=info,
+            color=rng.choice(info.base_colors),
             description=customer_words(rng),
-            style=style_spec(rng.choice(offered_styles) if offered_styles else None),
-            material=material_spec(rng.choice(offered_materials) if offered_materials else None),
-            brand=brand_spec(brand),
-            token_counter=token_counter(),
+            style=rng.choice(offered_styles) if offered_styles else None,
+            material=rng.choice(offered_materials) if offered_materials else None,
+            brand=brand,
         )
         out.append((built.prompt, built.negative_prompt))
     return tuple(out)
