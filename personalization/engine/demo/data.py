@@ -228,6 +228,12 @@ def core_caption(layout: Layout, rng: random.Random) -> str:
     return text
 
 
+def _listed(names) -> str:
+    """ "navy", "navy and white", "navy, forest, sand and white": as the prompt builder lists them."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def prompt_like(core: str, rng: random.Random, *, palette: tuple[str, ...] = ()) -> str:
     """The caption as the shop's prompt builder sends it: the customer's words (sometimes with a
     subject the model cannot draw), then product and brand phrases, sometimes a colour palette."""
@@ -236,25 +242,78 @@ def prompt_like(core: str, rng: random.Random, *, palette: tuple[str, ...] = ())
         parts.insert(0 if rng.random() < 0.5 else 1, rng.choice(SUBJECTS))
     parts += rng.sample(PRODUCT_PHRASES, k=rng.randint(0, 4))
     if palette:
-        names = list(palette)
-        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        parts.append(f"{listed} color palette")
+        parts.append(f"{_listed(palette)} color palette")
     return ", ".join(parts)
+
+
+def _colour_free_words(layout: Layout, rng: random.Random) -> str:
+    """What a customer types who names no colour: the motif, sometimes after a subject."""
+    words = layout.motif if layout.count == 0 else _counted(layout.count, _noun(layout))
+    subject = rng.choice(SUBJECTS) if rng.random() < 0.5 else ""
+    return ", ".join(p for p in (subject, words) if p)
+
+
+def _design_palette(layout: Layout, rng: random.Random) -> tuple[str, ...]:
+    """A brand palette drawn in this design: the motif's colour first, the background's last (the
+    prompt builder lists primary first, background last), up to two unused colours between."""
+    others = _distinct(rng, rng.randint(0, 2), exclude=layout.colors)
+    return (layout.fg, *others, layout.bg)
 
 
 def palette_caption(layout: Layout, rng: random.Random) -> str:
     """A caption that names no colour in the customer's words but a brand palette whose first colour
-    is the motif's and last the background's (the prompt builder lists primary first, background
-    last): the model learns to draw in the palette when the customer names no colour."""
-    others = _distinct(rng, rng.randint(0, 2), exclude=layout.colors)
-    palette = (layout.fg, *others, layout.bg)
-    words = layout.motif if layout.count == 0 else _counted(layout.count, _noun(layout))
-    subject = rng.choice(SUBJECTS) if rng.random() < 0.5 else ""
-    core = ", ".join(p for p in (subject, words) if p)
-    return prompt_like(core, rng, palette=palette)
+    is the motif's and last the background's: the model learns to draw in the palette when the
+    customer names no colour."""
+    palette = _design_palette(layout, rng)
+    return prompt_like(_colour_free_words(layout, rng), rng, palette=palette)
 
 
-def training_caption(layout: Layout, rng: random.Random) -> str:
+# A studio frame: the phrases the shop's prompt builder adds after the customer's words for one
+# product, base colour, material, style and brand (``prompting.enrichment_phrases``, highest priority
+# first), with the brand's palette phrase replaced by PALETTE_SLOT. train_demo_model reads them off
+# the catalogue, so the model learns the studio's whole prompts: which words draw (the customer's
+# colours and motif, the palette) and which do not (the product's base colour, "stars" in a style).
+PALETTE_SLOT = "{palette}"
+CLIP_WINDOW = 75  # tokens between the start and end tokens, as prompting.CLIP_MAX_TOKENS
+
+
+def studio_caption(
+    layout: Layout,
+    rng: random.Random,
+    frames,
+    count_tokens,
+) -> str:
+    """The customer's words, then one frame's phrases in order, dropped whole from the first that
+    would overflow the 77-token window (as ``prompting.build_prompts``; ``count_tokens(text)`` counts
+    a phrase without start and end tokens). With no colour in the customer's words the palette is
+    the design's; with colours (the customer's words lead) it is any brand's, or the frame has none."""
+    frame = rng.choice(frames)
+    if layout.second == "" and rng.random() < 0.5:
+        words, palette = _colour_free_words(layout, rng), _design_palette(layout, rng)
+    else:
+        words = core_caption(layout, rng)
+        if rng.random() < 0.3:
+            words = f"{rng.choice(SUBJECTS)}, {words}"
+        palette = tuple(_distinct(rng, rng.randint(2, 4))) if rng.random() < 0.7 else ()
+    text, used = words, count_tokens(words)
+    for phrase in frame:
+        if phrase == PALETTE_SLOT:
+            if not palette:
+                continue
+            phrase = f"{_listed(palette)} color palette"
+        used += count_tokens(phrase) + 1  # and its comma
+        if used > CLIP_WINDOW:
+            break
+        text += ", " + phrase
+    return text
+
+
+def training_caption(layout: Layout, rng: random.Random, frames=(), count_tokens=None) -> str:
+    """A training caption: the design's words alone, as a prompt with product phrases, with a brand
+    palette instead of colour words, or (half of them, given the catalogue's ``frames``) as the
+    studio's whole prompt."""
+    if frames and rng.random() < 0.5:
+        return studio_caption(layout, rng, frames, count_tokens)
     roll = rng.random()
     if roll < 0.15 and layout.second == "":
         return palette_caption(layout, rng)

@@ -25,6 +25,7 @@ as real weights do.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import random
@@ -82,6 +83,10 @@ class TrainConfig:
     device: str = "auto"  # "auto": a CUDA GPU when one is present, else the CPU
     checkpoint_seconds: float = 300.0
     extra_words: list[str] = field(default_factory=list)  # the shop's words, for the tokenizer
+    # The studio's frames (data.studio_caption): what the prompt builder adds after the customer's
+    # words for each product, base colour, material and style of the catalogue. Half the captions
+    # are then whole studio prompts; none: the generic product phrases only.
+    frames: list[list[str]] = field(default_factory=list)
     # A trained demo pipeline to go on from (its saved weights, not a checkpoint): the VAE is kept,
     # and the budget goes to more UNet and decoder steps.
     init_from: str = ""
@@ -415,6 +420,15 @@ class Trainer:
         layouts, z = latents
         rng = random.Random(c.seed * 7 + self.state["unet_step"])
         gen = torch.Generator().manual_seed(c.seed * 13 + self.state["unet_step"])
+        frames = [tuple(frame) for frame in c.frames]
+
+        @functools.cache
+        def count_tokens(text: str) -> int:  # a phrase's tokens, without the start and end tokens
+            return len(self.tokenizer(text).input_ids) - 2
+
+        def caption(i: int) -> str:
+            return data.training_caption(layouts[i], rng, frames, count_tokens)
+
         self.unet.train()
         self.text_encoder.train()
         while True:  # at least one step
@@ -433,10 +447,7 @@ class Trainer:
             x0 = z[index.to(z.device)]
             flip = torch.rand(c.batch, generator=gen) < 0.5  # a mirrored design has the same caption
             x0 = torch.where(flip[:, None, None, None].to(x0.device), x0.flip(-1), x0)
-            captions = [
-                "" if rng.random() < c.caption_dropout else data.training_caption(layouts[i], rng)
-                for i in index.tolist()
-            ]
+            captions = ["" if rng.random() < c.caption_dropout else caption(i) for i in index.tolist()]
             noise = torch.randn(x0.shape, generator=gen).to(self.device)
             t = torch.randint(0, self.noise.config.num_train_timesteps, (c.batch,), generator=gen).to(
                 self.device
@@ -497,6 +508,7 @@ class Trainer:
                 "text_encoder": sum(p.numel() for p in self.text_encoder.parameters()),
             },
             "vocabulary": len(self.tokenizer),
+            "studio_frames": len(self.config.frames),
             "loss_log": self.state["log"][-400:],
         }
         (Path(out_dir) / "training.json").write_text(json.dumps(summary, indent=1))

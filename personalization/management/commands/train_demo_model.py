@@ -39,6 +39,46 @@ def catalogue_words() -> list[str]:
     return texts
 
 
+def studio_frames() -> list[list[str]]:
+    """What the studio's prompt builder adds after a customer's words (``prompting.enrichment_phrases``)
+    for every published product with a brand, in each of its base colours, with each material and
+    style it offers (and none), the brand's palette phrase replaced by ``data.PALETTE_SLOT``: the
+    demo model is trained on the shop's whole prompts (``data.studio_caption``)."""
+    from brand_guides.models import Brand
+    from brand_guides.selectors import material_presets_for, style_presets_for
+    from personalization.conditioning import brand_spec, material_spec, product_spec, style_spec
+    from personalization.engine.demo.data import PALETTE_SLOT
+    from personalization.hosts import host
+    from personalization.prompting import enrichment_phrases, palette_phrase
+
+    adapter = host()
+    brands = Brand.objects.prefetch_related("palette").in_bulk()
+    frames: dict[tuple[str, ...], None] = {}
+    for info in adapter.product_infos(adapter.products()):
+        brand = brands.get(info.brand_id)
+        if brand is None or not info.is_published:
+            continue
+        spec = brand_spec(brand)
+        palette = palette_phrase(spec)
+        materials = [
+            m
+            for m in material_presets_for(brand_id=brand.pk)
+            if not info.material_ids or m.pk in info.material_ids
+        ]
+        styles = [
+            s for s in style_presets_for(brand_id=brand.pk) if not info.style_ids or s.pk in info.style_ids
+        ]
+        for color in info.base_colors:
+            product = product_spec(info, base_color_name=color.name, base_color_hex=color.hex)
+            for material in [None, *materials]:
+                for style in [None, *styles]:
+                    phrases = enrichment_phrases(
+                        product=product, style=style_spec(style), material=material_spec(material), brand=spec
+                    )
+                    frames[tuple(PALETTE_SLOT if p == palette else p for p in phrases)] = None
+    return [list(frame) for frame in frames]
+
+
 class Command(BaseCommand):
     help = (
         "Train the demo model on generated pattern designs: the VAE, then the UNet and text encoder. "
@@ -93,6 +133,7 @@ class Command(BaseCommand):
             device=device,
             seed=seed,
             extra_words=catalogue_words(),
+            frames=studio_frames(),
             init_from=str(init_from or ""),
         )
         self.stdout.write(f"Training the demo model into {directory} for {minutes:g} min ...")

@@ -5,6 +5,7 @@ and draws what a caption names)."""
 import io
 import json
 import random
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -65,6 +66,61 @@ def test_a_palette_caption_names_the_motif_colour_first_and_the_background_last(
     assert palette.startswith("red") and palette.endswith("navy color palette")
 
 
+# A studio frame as train_demo_model reads them off the catalogue (studio_frames), and a stand-in for
+# the tokenizer's count: a word a token.
+FRAME = (
+    "printed on a black matte paper notebook",
+    "full-cover notebook design",
+    data.PALETTE_SLOT,
+    "product photography with natural lighting",
+)
+
+
+def count_words(text: str) -> int:
+    return len(text.split())
+
+
+def test_a_studio_caption_is_the_customers_words_then_the_frame_with_the_designs_palette():
+    layout = data.Layout(motif="star", count=1, fg="red", bg="navy", style="flat")
+    kinds = set()
+    for seed in range(60):
+        caption = data.studio_caption(layout, random.Random(seed), [FRAME], count_words)
+        words, _, rest = caption.partition(
+            ", printed on a black matte paper notebook, full-cover notebook design"
+        )
+        assert rest.endswith(", product photography with natural lighting")  # the frame, in order
+        if "red" in words:  # the customer named the colours: they lead, any palette may follow
+            assert "navy" in words
+            kinds.add("colours")
+        else:  # no colour in the customer's words: the palette is the design's, motif first
+            assert "star" in words
+            assert re.fullmatch(r", red(, [a-z ]+)* and navy color palette, product photography.*", rest)
+            kinds.add("palette")
+    assert kinds == {"colours", "palette"}
+
+
+def test_a_studio_caption_drops_phrases_whole_from_the_first_that_overflows_the_window():
+    long = " ".join(["word"] * 70)
+    frame = ("printed on a black matte paper notebook", long, data.PALETTE_SLOT, "high quality")
+    for seed in range(10):
+        caption = data.studio_caption(data.design(seed).layout, random.Random(seed), [frame], count_words)
+        assert caption.endswith(", printed on a black matte paper notebook")
+        assert count_words(caption) <= data.CLIP_WINDOW
+
+
+def test_half_the_training_captions_are_studio_prompts_when_the_catalogue_gives_frames():
+    rng = random.Random(0)
+    layouts = [data.random_layout(rng) for _ in range(400)]
+    plain = [data.training_caption(layout, random.Random(i)) for i, layout in enumerate(layouts)]
+    framed = [
+        data.training_caption(layout, random.Random(i), [FRAME], count_words)
+        for i, layout in enumerate(layouts)
+    ]
+    assert not any("black matte paper notebook, full-cover notebook design" in c for c in plain)
+    share = sum("black matte paper notebook, full-cover notebook design" in c for c in framed) / len(framed)
+    assert 0.4 < share < 0.6
+
+
 # --- tokenizer --------------------------------------------------------------------------------------
 
 
@@ -117,6 +173,34 @@ def test_training_writes_a_pipeline_and_resumes_from_its_checkpoint(tmp_path):
     assert any(line.startswith("resumed") for line in lines)
     again.run()
     assert again.state["unet_step"] > steps[1]
+
+
+def test_training_captions_include_the_catalogues_studio_frames(tmp_path, monkeypatch):
+    seen = []
+    original = data.studio_caption
+
+    def recording(layout, rng, frames, count_tokens):
+        caption = original(layout, rng, frames, count_tokens)
+        seen.append((caption, count_tokens(caption)))
+        return caption
+
+    monkeypatch.setattr(data, "studio_caption", recording)
+    config = TrainConfig(
+        size=64,
+        minutes=0.1,
+        vae_share=0.3,
+        vae_batch=2,
+        vae_crop=32,
+        designs=16,
+        batch=8,
+        frames=[list(FRAME)],
+    )
+    trainer = Trainer(tmp_path, config, progress=lambda line: None)
+    trainer.run()
+    assert seen and all("printed on a black matte paper notebook" in caption for caption, _ in seen)
+    for caption, counted in seen:  # the trainer counts with its own tokenizer, start and end excluded
+        assert counted == len(trainer.tokenizer(caption).input_ids) - 2 <= data.CLIP_WINDOW
+    assert json.loads((tmp_path / "training.json").read_text())["studio_frames"] == 1
 
 
 def test_the_unet_learning_rate_warms_up_holds_then_falls_to_a_tenth_with_the_clock():
@@ -316,3 +400,32 @@ def test_storefront_prompts_are_built_as_the_studio_builds_them_from_the_brands_
             assert palette in prompt and " on a" in prompt  # the palette phrase and a product phrase
             assert "blurry" in negative
     assert all(b.storefront == () for b in brands_from_database())
+
+
+@pytest.mark.django_db
+def test_studio_frames_are_what_the_studio_adds_to_a_customers_words_with_the_palette_left_open():
+    from brand_guides.models import Brand as BrandModel
+    from personalization.conditioning import brand_spec
+    from personalization.hosts import host
+    from personalization.management.commands.train_demo_model import studio_frames
+    from personalization.prompting import palette_phrase
+    from personalization.services import studio_prompts
+
+    call_command("seed_demo", stdout=io.StringIO())
+    frames = studio_frames()
+    assert all(frame.count(data.PALETTE_SLOT) == 1 for frame in frames)  # every demo brand has a palette
+    adapter = host()
+    infos = [i for i in adapter.product_infos(adapter.products()) if i.brand_id is not None]
+    # Each product in each base colour has a frame (with no material and no style at least) ...
+    assert len(frames) >= sum(len(i.base_colors) for i in infos)
+    assert len(frames) == len(set(map(tuple, frames)))
+    # ... and a studio prompt is the customer's words, then a frame with the brand's palette in its slot.
+    info = infos[0]
+    brand = BrandModel.objects.get(pk=info.brand_id)
+    built = studio_prompts(
+        info=info, color=info.base_colors[-1], description="a star", style=None, material=None, brand=brand
+    )
+    palette = palette_phrase(brand_spec(brand))
+    filled = [", ".join(palette if p == data.PALETTE_SLOT else p for p in frame) for frame in frames]
+    assert built.prompt.removeprefix("a star, ") in filled
+    assert info.base_colors[-1].name.lower() in built.prompt
