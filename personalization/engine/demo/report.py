@@ -253,15 +253,17 @@ def run_report(
         "brands": [],
     }
     rng = random.Random(seed)
+    storefront_samples = []  # (brand, prompt, image, score, passes)
     for brand in brands:
         scores = []
         for j in range(per_brand):
             image = one(palette_prompt(brand, rng), seed + 10_000 + j)
             scores.append(brand_consistency(image, brand.palette) or 0.0)
-        whole = [
-            brand_consistency(one(prompt, seed + 20_000 + j, negative), brand.palette) or 0.0
-            for j, (prompt, negative) in enumerate(brand.storefront)
-        ]
+        whole = []
+        for j, (prompt, negative) in enumerate(brand.storefront):
+            image = one(prompt, seed + 20_000 + j, negative)
+            whole.append(brand_consistency(image, brand.palette) or 0.0)
+            storefront_samples.append((brand.name, prompt, image, whole[-1], whole[-1] >= brand.min_score))
         result["brands"].append(
             {
                 "name": brand.name,
@@ -283,6 +285,7 @@ def run_report(
         )
         progress(f"brand {brand.name}: {len(scores)} designs")
     result["samples"] = samples
+    result["storefront_samples"] = storefront_samples
     return result
 
 
@@ -301,6 +304,32 @@ def sample_grid(samples, *, columns: int = 6, rows: int = 4, cell: int = 160) ->
         draw.text((x + 4, y + cell - 2), words[:26], fill="black")
         verdict = f"colours {found}/{len(hits)}, seen: {predicted}"
         draw.text((x + 4, y + cell + 12), verdict, fill="#2E7D32" if found == len(hits) else "#C62828")
+    return grid
+
+
+def storefront_grid(samples, *, per_brand: int = 8, columns: int = 8, cell: int = 160) -> Image.Image:
+    """The first ``per_brand`` whole storefront prompts of each brand as drawn: the customer's words,
+    the product, the brand score and whether it passes (the docs' second picture)."""
+    from PIL import ImageDraw
+
+    shown: Counter = Counter()
+    chosen = []
+    for sample in samples:
+        if shown[sample[0]] < per_brand:
+            shown[sample[0]] += 1
+            chosen.append(sample)
+    rows = max(1, -(-len(chosen) // columns))
+    grid = Image.new("RGB", (columns * cell, rows * (cell + 48)), "white")
+    draw = ImageDraw.Draw(grid)
+    for i, (brand, prompt, image, score, passes) in enumerate(chosen):
+        x, y = (i % columns) * cell, (i // columns) * (cell + 48)
+        grid.paste(image.resize((cell - 8, cell - 8), Image.Resampling.NEAREST), (x + 4, y + 4))
+        words, _, rest = prompt.partition(", ")
+        product = rest.split(", ")[0].removeprefix("printed on ").removeprefix("engraved on ")
+        draw.text((x + 4, y + cell - 2), words[:26], fill="black")
+        draw.text((x + 4, y + cell + 12), product[:26], fill="black")
+        verdict = f"{brand.split()[0]} {score:.0f} {'passes' if passes else 'flagged'}"
+        draw.text((x + 4, y + cell + 26), verdict, fill="#2E7D32" if passes else "#C62828")
     return grid
 
 

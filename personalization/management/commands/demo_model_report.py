@@ -89,6 +89,12 @@ class Command(BaseCommand):
             "--json", dest="json_path", type=Path, default=None, help="Write the figures here too."
         )
         parser.add_argument("--grid", type=Path, default=None, help="Write a PNG grid of samples here.")
+        parser.add_argument(
+            "--storefront-grid",
+            type=Path,
+            default=None,
+            help="Write a PNG grid of each brand's first 8 whole storefront prompts, as drawn, here.",
+        )
 
     def handle(
         self,
@@ -102,14 +108,15 @@ class Command(BaseCommand):
         guidance,
         json_path,
         grid,
+        storefront_grid,
         **options,
     ):
         from personalization.engine.core import Engine
-        from personalization.engine.demo.report import format_report, run_report, sample_grid
+        from personalization.engine.demo import report
         from personalization.engine.demo.train import DEMO_MODEL_DIR
 
         engine = Engine(str(directory or DEMO_MODEL_DIR), preset="sd21", device="cpu", dtype="float32")
-        result = run_report(
+        result = report.run_report(
             engine,
             count=count,
             size=size,
@@ -119,10 +126,13 @@ class Command(BaseCommand):
             per_brand=per_brand,
             progress=lambda line: self.stderr.write(line),
         )
-        samples = result.pop("samples")
-        self.stdout.write(format_report(result))
+        samples, storefront_samples = result.pop("samples"), result.pop("storefront_samples")
+        self.stdout.write(report.format_report(result))
         if json_path is not None:
             json_path.write_text(json.dumps(result, indent=1))
         if grid is not None:
-            sample_grid(samples).save(grid)
+            report.sample_grid(samples).save(grid)
             self.stdout.write(f"Sample grid written to {grid}")
+        if storefront_grid is not None:
+            report.storefront_grid(storefront_samples).save(storefront_grid)
+            self.stdout.write(f"Storefront grid written to {storefront_grid}")

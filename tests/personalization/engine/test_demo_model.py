@@ -378,11 +378,39 @@ def test_the_report_scores_whole_storefront_prompts_beside_the_palette_prompts(d
     assert "whole storefront prompts (product, base colour, material, style): " in report.format_report(
         result
     )
+    [(name, prompt, image, score, passes)] = result["storefront_samples"]
+    assert (name, prompt, passes) == ("Sunny", brand.storefront[0][0], score >= 50)
+    assert report.storefront_grid(result["storefront_samples"]).size == (8 * 160, 160 + 48)
     bare = report.run_report(
         demo_engine, count=1, steps=5, brands=[replace(brand, storefront=())], per_brand=1
     )
-    assert bare["brands"][0]["storefront"] is None
+    assert bare["brands"][0]["storefront"] is None and bare["storefront_samples"] == []
     assert "whole storefront" not in report.format_report(bare)
+
+
+@needs_model
+@pytest.mark.django_db
+def test_the_report_command_prints_the_figures_and_writes_its_pictures(tmp_path):
+    call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command(
+        "demo_model_report",
+        count=2,
+        per_brand=1,
+        storefront=2,
+        steps=2,
+        json_path=tmp_path / "report.json",
+        grid=tmp_path / "grid.png",
+        storefront_grid=tmp_path / "storefront.png",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert "Colour adherence" in out.getvalue() and "whole storefront prompts" in out.getvalue()
+    figures = json.loads((tmp_path / "report.json").read_text())
+    assert [b["storefront"]["designs"] for b in figures["brands"]] == [2, 2]
+    # Two brands, two prompts each: one row of four pictures (eight columns).
+    assert Image.open(tmp_path / "storefront.png").size == (8 * 160, 160 + 48)
+    assert Image.open(tmp_path / "grid.png").size[0] > 0
 
 
 @pytest.mark.django_db
