@@ -90,8 +90,9 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 def _order_match(lookup: str) -> Q:
-    """An order by number (e.g. PZ1A2B3C4D) or id."""
-    if lookup.isdigit() and len(lookup) < 19:
+    """An order by number (e.g. PZ1A2B3C4D) or id. Only ASCII digits are an id: "³" and "½" are
+    digits to str.isdigit() but not to int()."""
+    if lookup.isascii() and lookup.isdigit() and len(lookup) < 19:
         return Q(number=lookup) | Q(pk=int(lookup))
     return Q(number=lookup)
 

@@ -148,17 +148,13 @@ def test_the_web_token_counter_agrees_with_the_committed_tokenizer():
 # --- training ---------------------------------------------------------------------------------------
 
 
+def tiny_config(**changes) -> TrainConfig:
+    """A training run of seconds at 64 px on 16 designs."""
+    return TrainConfig(**{"size": 64, "vae_batch": 2, "vae_crop": 32, "designs": 16, "batch": 4, **changes})
+
+
 def test_training_writes_a_pipeline_and_resumes_from_its_checkpoint(tmp_path):
-    config = TrainConfig(
-        size=64,
-        minutes=0.15,
-        vae_share=0.5,
-        vae_batch=2,
-        vae_crop=32,
-        designs=16,
-        batch=4,
-        checkpoint_seconds=0,
-    )
+    config = tiny_config(minutes=0.15, vae_share=0.5, checkpoint_seconds=0)
     first = Trainer(tmp_path, config, progress=lambda line: None)
     first.run()
     steps = (first.state["vae_step"], first.state["unet_step"])
@@ -185,16 +181,7 @@ def test_training_captions_include_the_catalogues_studio_frames(tmp_path, monkey
         return caption
 
     monkeypatch.setattr(data, "studio_caption", recording)
-    config = TrainConfig(
-        size=64,
-        minutes=0.1,
-        vae_share=0.3,
-        vae_batch=2,
-        vae_crop=32,
-        designs=16,
-        batch=8,
-        frames=[list(FRAME)],
-    )
+    config = tiny_config(minutes=0.1, vae_share=0.3, batch=8, frames=[list(FRAME)])
     trainer = Trainer(tmp_path, config, progress=lambda line: None)
     trainer.run()
     assert seen and all("printed on a black matte paper notebook" in caption for caption, _ in seen)

@@ -102,6 +102,8 @@ def test_anonymous_callers_are_refused(order):
 
 def test_an_unknown_order_is_404_for_staff(owner):
     assert token_client(owner).get("/api/v1/orders/PZNOPE/fulfilment/").status_code == 404
+    for lookup in ("³", "1²"):  # digits to str.isdigit(), not to int(): not a 500
+        assert token_client(owner).get(f"/api/v1/orders/{lookup}/fulfilment/").status_code == 404
 
 
 def test_a_pending_print_file_is_reported_not_a_500(brand, owner):

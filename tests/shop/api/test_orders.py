@@ -86,6 +86,14 @@ def test_another_customers_order_answers_404(api, other_api, catalogue):
     assert api.get(f"{URL}99999999999999999999999/").status_code == 404
 
 
+@pytest.mark.parametrize("lookup", ["³", "1²", "١٢", "٣"])
+def test_a_lookup_of_non_ascii_digits_is_an_unknown_order_not_a_server_error(api, catalogue, lookup):
+    # Schemathesis found GET /api/v1/orders/%C2%B3/ answering 500: "³".isdigit(), int("³") raises.
+    number = api.post(URL, order_body({"product": "harbour-tee", "base_color": "White"}), format="json")
+    assert number.status_code == 201
+    assert api.get(f"{URL}{lookup}/").status_code == 404
+
+
 def test_another_customers_generation_is_a_bad_line(api, other_user, catalogue, generation_factory):
     generation = generation_factory(other_user)
     line = {"product": "harbour-tee", "base_color": "White", "generation": str(generation.pk)}
