@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from personalization.prompting import CLIP_MAX_TOKENS
+
 # The named colours: the demo brands' palettes and the catalogue's base colours (shop seed_demo) use
 # these names, with the same hex where they share one, plus common colour words customers use.
 COLORS: dict[str, str] = {
@@ -274,7 +276,7 @@ def palette_caption(layout: Layout, rng: random.Random) -> str:
 # the catalogue, so the model learns the studio's whole prompts: which words draw (the customer's
 # colours and motif, the palette) and which do not (the product's base colour, "stars" in a style).
 PALETTE_SLOT = "{palette}"
-CLIP_WINDOW = 75  # tokens between the start and end tokens, as prompting.CLIP_MAX_TOKENS
+CLIP_WINDOW = CLIP_MAX_TOKENS  # tokens between the start and end tokens
 
 
 def studio_caption(

@@ -12,24 +12,20 @@ def storefront_prompts(brand, count: int, rng: random.Random) -> tuple[tuple[str
     """``count`` whole prompts as the studio builds them for ``brand``: a customer's words without
     colours (``report.customer_words``) on one of its published products, in one of the product's
     base colours, with a material and a style the product offers."""
-    from brand_guides.selectors import material_presets_for, style_presets_for
     from personalization.engine.demo.report import customer_words
     from personalization.hosts import host
+    from personalization.management.commands.train_demo_model import offered_presets
     from personalization.services import studio_prompts
 
     adapter = host()
     infos = [i for i in adapter.product_infos(adapter.products()) if i.brand_id == brand.pk and i.base_colors]
     if not infos or count <= 0:
         return ()
-    materials, styles = (
-        list(material_presets_for(brand_id=brand.pk)),
-        list(style_presets_for(brand_id=brand.pk)),
-    )
+    offers = {info.pk: offered_presets(info) for info in infos}
     out = []
     for _ in range(count):
         info = rng.choice(infos)
-        offered_materials = [m for m in materials if not info.material_ids or m.pk in info.material_ids]
-        offered_styles = [s for s in styles if not info.style_ids or s.pk in info.style_ids]
+        offered_materials, offered_styles = offers[info.pk]
         built = studio_prompts(
             info=info,
             color=rng.choice(info.base_colors),

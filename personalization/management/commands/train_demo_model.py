@@ -39,13 +39,25 @@ def catalogue_words() -> list[str]:
     return texts
 
 
+def offered_presets(info) -> tuple[list, list]:
+    """The material and style presets a product (the host's ``ProductInfo``) offers: its brand's (and
+    the shared ones), narrowed to the product's own list when it has one."""
+    from brand_guides.selectors import material_presets_for, style_presets_for
+
+    materials = material_presets_for(brand_id=info.brand_id)
+    styles = style_presets_for(brand_id=info.brand_id)
+    return (
+        [m for m in materials if not info.material_ids or m.pk in info.material_ids],
+        [s for s in styles if not info.style_ids or s.pk in info.style_ids],
+    )
+
+
 def studio_frames() -> list[list[str]]:
     """What the studio's prompt builder adds after a customer's words (``prompting.enrichment_phrases``)
     for every published product with a brand, in each of its base colours, with each material and
     style it offers (and none), the brand's palette phrase replaced by ``data.PALETTE_SLOT``: the
     demo model is trained on the shop's whole prompts (``data.studio_caption``)."""
     from brand_guides.models import Brand
-    from brand_guides.selectors import material_presets_for, style_presets_for
     from personalization.conditioning import brand_spec, material_spec, product_spec, style_spec
     from personalization.engine.demo.data import PALETTE_SLOT
     from personalization.hosts import host
@@ -60,14 +72,7 @@ def studio_frames() -> list[list[str]]:
             continue
         spec = brand_spec(brand)
         palette = palette_phrase(spec)
-        materials = [
-            m
-            for m in material_presets_for(brand_id=brand.pk)
-            if not info.material_ids or m.pk in info.material_ids
-        ]
-        styles = [
-            s for s in style_presets_for(brand_id=brand.pk) if not info.style_ids or s.pk in info.style_ids
-        ]
+        materials, styles = offered_presets(info)
         for color in info.base_colors:
             product = product_spec(info, base_color_name=color.name, base_color_hex=color.hex)
             for material in [None, *materials]:
