@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from brand_guides.selectors import material_presets_for, style_presets_for
 
 from .hosts import host
-from .selectors import preset_for_product
+from .selectors import offered_presets, preset_for_product
 
 FIELDS = (
     "product",
@@ -154,12 +154,8 @@ class StudioForm(forms.Form):
         self.preset = preset_for_product(self.chosen_product, info=self.chosen_info)
         self._follow_preset()
         if self.chosen_info is not None:
-            info = self.chosen_info
-            offered = material_presets_for(brand_id=info.brand_id)
-            allowed = info.material_ids
-            self.fields["material"].queryset = offered.filter(pk__in=allowed) if allowed else offered
-            styles = style_presets_for(brand_id=info.brand_id)
-            self.fields["style"].queryset = styles.filter(pk__in=info.style_ids) if info.style_ids else styles
+            materials, styles = offered_presets(self.chosen_info)
+            self.fields["material"].queryset, self.fields["style"].queryset = materials, styles
 
     def _follow_preset(self) -> None:
         """Widgets, help and defaults of the preset fields from ``self.preset``. Each of these

@@ -2,6 +2,9 @@
 
 from django.db.models import F, QuerySet
 
+from brand_guides.models import MaterialPreset, StylePreset
+from brand_guides.selectors import material_presets_for, preset_offered_for, style_presets_for
+
 from .hosts import ProductInfo, host
 from .models import GenerationRequest
 
@@ -29,6 +32,23 @@ def attach_product_infos(generations) -> list[GenerationRequest]:
     for generation in generations:
         generation._product_info = infos[generation.product_id]
     return generations
+
+
+def offered_presets(info: ProductInfo) -> tuple[QuerySet[MaterialPreset], QuerySet[StylePreset]]:
+    """The material and style presets a product offers: the shared ones and its brand's own,
+    narrowed to the product's own list (``info.material_ids`` / ``style_ids``) when it has one."""
+    materials = material_presets_for(brand_id=info.brand_id)
+    styles = style_presets_for(brand_id=info.brand_id)
+    return (
+        materials.filter(pk__in=info.material_ids) if info.material_ids else materials,
+        styles.filter(pk__in=info.style_ids) if info.style_ids else styles,
+    )
+
+
+def offers_preset(info: ProductInfo, preset: MaterialPreset | StylePreset) -> bool:
+    """Whether ``preset`` is among ``offered_presets(info)``, without a query."""
+    ids = info.material_ids if isinstance(preset, MaterialPreset) else info.style_ids
+    return (not ids or preset.pk in ids) and preset_offered_for(preset, brand_id=info.brand_id)
 
 
 def product_infos_by_pk(product_ids) -> dict:

@@ -17,7 +17,6 @@ from PIL import Image, ImageOps
 
 from brand_guides import uploads
 from brand_guides.models import Brand
-from brand_guides.selectors import preset_offered_for
 
 from . import eta, limits, policy, presets
 from .artwork import TextLayer
@@ -29,7 +28,7 @@ from .models import GenerationImage, GenerationRequest
 from .prompting import build_prompts
 from .recipe import RecipeInvalid, parse_number
 from .recipe import build as build_recipe
-from .selectors import request_product_info
+from .selectors import offers_preset, request_product_info
 
 Status = GenerationRequest.Status
 
@@ -150,15 +149,9 @@ def _product_choice(*, product, base_color, material, style, errors: dict):
         names = ", ".join(c.name for c in info.base_colors)
         errors["base_color"] = f"Choose one of this product's colours: {names}."
     # A preset with a brand is that brand's own: offered for its products only.
-    if material is not None and (
-        (info.material_ids and material.pk not in info.material_ids)
-        or not preset_offered_for(material, brand_id=info.brand_id)
-    ):
+    if material is not None and not offers_preset(info, material):
         errors["material"] = f"{info.name} is not made in {material.name}."
-    if style is not None and (
-        (info.style_ids and style.pk not in info.style_ids)
-        or not preset_offered_for(style, brand_id=info.brand_id)
-    ):
+    if style is not None and not offers_preset(info, style):
         errors["style"] = f"The {style.name} style is not offered for {info.name}."
     return info, color, brand
 

@@ -137,3 +137,23 @@ def test_catalogue_api_lists_shared_presets_and_a_brands_own_on_request(presets)
         assert slugs == {shared, own}
         slugs = {row["slug"] for row in api.get(url, {"brand": "no-such-brand"}).json()["results"]}
         assert slugs == {shared}
+
+
+def test_offered_presets_and_offers_preset_agree_on_every_preset(presets):
+    # One rule (personalization.selectors): the studio's choices, the service's check, the demo
+    # model's training frames and the report's storefront prompts all read it.
+    from brand_guides.models import MaterialPreset, StylePreset
+    from personalization.hosts import host
+    from personalization.selectors import offered_presets, offers_preset
+
+    tee, mug = (host().product_info(presets[name]) for name in ("product", "listed"))
+    expected = [
+        (tee, {"shared-cotton", "acorn-silk"}, {"shared-ink", "acorn-pop"}),
+        # Its own list narrows the materials and still drops the other brand's; styles are all.
+        (mug, {"shared-cotton"}, {"shared-ink", "acorn-pop"}),
+    ]
+    for info, materials, styles in expected:
+        offered = offered_presets(info)
+        assert [{p.slug for p in queryset} for queryset in offered] == [materials, styles], info.name
+        for preset in [*MaterialPreset.objects.all(), *StylePreset.objects.all()]:
+            assert offers_preset(info, preset) == (preset.slug in materials | styles), (info.name, preset)

@@ -14,14 +14,14 @@ def storefront_prompts(brand, count: int, rng: random.Random) -> tuple[tuple[str
     base colours, with a material and a style the product offers."""
     from personalization.engine.demo.report import customer_words
     from personalization.hosts import host
-    from personalization.management.commands.train_demo_model import offered_presets
+    from personalization.selectors import offered_presets
     from personalization.services import studio_prompts
 
     adapter = host()
     infos = [i for i in adapter.product_infos(adapter.products()) if i.brand_id == brand.pk and i.base_colors]
     if not infos or count <= 0:
         return ()
-    offers = {info.pk: offered_presets(info) for info in infos}
+    offers = {info.pk: [list(presets) for presets in offered_presets(info)] for info in infos}
     out = []
     for _ in range(count):
         info = rng.choice(infos)

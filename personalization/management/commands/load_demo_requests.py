@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
-from brand_guides.models import MaterialPreset, StylePreset
 from personalization.hosts import host
+from personalization.selectors import offered_presets
 from personalization.services import QuotaExceeded, generation_request_create
 
 
@@ -88,17 +88,14 @@ class Command(BaseCommand):
                 counts["no_product"] = counts.get("no_product", 0) + 1
                 continue
             color = info.base_color(str(row.get("base_color") or "")) or next(iter(info.base_colors), None)
-            allowed = info.material_ids
-            material = _match(
-                MaterialPreset.objects.filter(pk__in=allowed) if allowed else MaterialPreset.objects.all(),
-                row.get("material", ""),
-            )
+            materials, styles = offered_presets(info)
+            material = _match(materials, row.get("material", ""))
             try:
                 req = generation_request_create(
                     product=product,
                     base_color=color.name if color else "",
                     description=row.get("description", ""),
-                    style=_match(StylePreset.objects.all(), row.get("style", "")),
+                    style=_match(styles, row.get("style", "")),
                     material=material,
                     steps=steps,
                     variations=variations,

@@ -39,19 +39,6 @@ def catalogue_words() -> list[str]:
     return texts
 
 
-def offered_presets(info) -> tuple[list, list]:
-    """The material and style presets a product (the host's ``ProductInfo``) offers: its brand's (and
-    the shared ones), narrowed to the product's own list when it has one."""
-    from brand_guides.selectors import material_presets_for, style_presets_for
-
-    materials = material_presets_for(brand_id=info.brand_id)
-    styles = style_presets_for(brand_id=info.brand_id)
-    return (
-        [m for m in materials if not info.material_ids or m.pk in info.material_ids],
-        [s for s in styles if not info.style_ids or s.pk in info.style_ids],
-    )
-
-
 def studio_frames() -> list[list[str]]:
     """What the studio's prompt builder adds after a customer's words (``prompting.enrichment_phrases``)
     for every published product with a brand, in each of its base colours, with each material and
@@ -62,6 +49,7 @@ def studio_frames() -> list[list[str]]:
     from personalization.engine.demo.data import PALETTE_SLOT
     from personalization.hosts import host
     from personalization.prompting import enrichment_phrases, palette_phrase
+    from personalization.selectors import offered_presets
 
     adapter = host()
     brands = Brand.objects.prefetch_related("palette").in_bulk()
@@ -72,7 +60,7 @@ def studio_frames() -> list[list[str]]:
             continue
         spec = brand_spec(brand)
         palette = palette_phrase(spec)
-        materials, styles = offered_presets(info)
+        materials, styles = (list(presets) for presets in offered_presets(info))
         for color in info.base_colors:
             product = product_spec(info, base_color_name=color.name, base_color_hex=color.hex)
             for material in [None, *materials]:
