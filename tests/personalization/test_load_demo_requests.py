@@ -9,20 +9,23 @@ from tests.factories import make_category, make_product, make_style
 
 pytestmark = pytest.mark.django_db
 
+# A request for a watercolour sunset on a white ceramic mug, as requests.jsonl writes it.
+MUG_ROW = {
+    "category": "kitchen_items",
+    "product_type": "mug",
+    "base_color": "white",
+    "description": "Sunset landscape with mountains",
+    "style": "watercolor",
+    "material": "ceramic",
+}
+
 
 def test_load_demo_requests_submits_through_the_service(tmp_path, django_capture_on_commit_callbacks):
     mugs = make_category(name="Kitchen items", slug="kitchen-items")
     make_product(product_type="mug", category=mugs, colors=(("White", "#FFFFFF"),))
     make_style(name="Watercolor", slug="watercolor")
     rows = [
-        {
-            "category": "kitchen_items",
-            "product_type": "mug",
-            "base_color": "white",
-            "description": "Sunset landscape with mountains",
-            "style": "watercolor",
-            "material": "ceramic",
-        },
+        MUG_ROW,
         {
             "category": "kitchen_items",
             "product_type": "cup",
@@ -69,16 +72,8 @@ def test_a_row_naming_another_brands_preset_is_submitted_without_it(
     make_product(brand=acorn, product_type="mug", category=mugs, colors=(("White", "#FFFFFF"),))
     make_style(name="Watercolor", slug="watercolor", brand=zephyr)
     make_material(name="Ceramic", slug="ceramic", brand=zephyr)
-    row = {
-        "category": "kitchen_items",
-        "product_type": "mug",
-        "base_color": "white",
-        "description": "Sunset landscape with mountains",
-        "style": "watercolor",
-        "material": "ceramic",
-    }
     path = tmp_path / "requests.jsonl"
-    path.write_text(json.dumps(row) + "\n")
+    path.write_text(json.dumps(MUG_ROW) + "\n")
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=False):
         call_command("load_demo_requests", str(path), "--steps", "4", stdout=out, stderr=StringIO())
